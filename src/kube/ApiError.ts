@@ -1,0 +1,178 @@
+/**
+ * Typed failures of Kubernetes API calls. Every failure names the request (verb, resource,
+ * namespace, name) and what the server said, so a log line is enough to act on it. Whether a
+ * failure is worth retrying is decided here, next to the errors, and nowhere else.
+ */
+import { Data, Duration } from "effect"
+
+/** The request a failure belongs to: what an operator needs to find it in an audit log. */
+export interface ApiRequest {
+  readonly verb: string
+  readonly resource: string
+  readonly namespace?: string | undefined
+  readonly name?: string | undefined
+}
+
+interface ApiFailure extends ApiRequest {
+  readonly code: number
+  readonly reason: string
+  readonly message: string
+}
+
+/** 404: the object is gone. On read or delete this usually means the work is already done. */
+export class KubeNotFoundError extends Data.TaggedError("KubeNotFoundError")<ApiFailure> {}
+
+/** 409: a precondition (resourceVersion, UID) failed or the object changed: re-read and decide again. */
+export class KubeConflictError extends Data.TaggedError("KubeConflictError")<ApiFailure> {}
+
+/** 401/403: a configuration (RBAC, credentials) problem. Reported loudly, never retried. */
+export class KubeForbiddenError extends Data.TaggedError("KubeForbiddenError")<ApiFailure> {}
+
+/** 400/415/422 and other 4xx: the request itself is wrong. Retrying cannot help. */
+export class KubeInvalidError extends Data.TaggedError("KubeInvalidError")<ApiFailure> {}
+
+/** 410 on a watch: the resourceVersion is too old; the caller must list again. */
+export class KubeGoneError extends Data.TaggedError("KubeGoneError")<ApiFailure> {}
+
+/**
+ * 5xx, 429, a network failure or a request that outlived its deadline. Worth retrying with
+ * backoff; `retryAfter` carries the server's `Retry-After` when it sent one.
+ */
+export class KubeTransientError extends Data.TaggedError("KubeTransientError")<ApiFailure & {
+  readonly retryAfter?: Duration.Duration | undefined
+}> {}
+
+export type KubeApiError =
+  | KubeNotFoundError
+  | KubeConflictError
+  | KubeForbiddenError
+  | KubeInvalidError
+  | KubeGoneError
+  | KubeTransientError
+
+/** Transient failures and conflicts are retried (conflicts after a re-read); nothing else is. */
+export const isRetryable = (error: KubeApiError): boolean =>
+  error._tag === "KubeTransientError" || error._tag === "KubeConflictError"
+
+const describe = (req: ApiRequest): string =>
+  `${req.verb} ${req.resource}${req.namespace || req.name ? ` ${req.namespace ?? ""}/${req.name ?? ""}` : ""}`
+
+/** Parses a `Retry-After` header (seconds, or an HTTP date relative to `nowMillis`). */
+export const parseRetryAfter = (value: string | undefined, nowMillis: number): Duration.Duration | undefined => {
+  if (value === undefined || value.trim() === "") return undefined
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Duration.seconds(Number(trimmed))
+  const at = Date.parse(trimmed)
+  if (Number.isNaN(at)) return undefined
+  return Duration.millis(Math.max(0, at - nowMillis))
+}
+
+interface StatusBody {
+  readonly reason?: string
+  readonly message?: string
+  readonly code?: number
+}
+
+const parseStatus = (body: unknown): StatusBody => {
+  let value: unknown = body
+  if (typeof body === "string") {
+    try {
+      value = JSON.parse(body)
+    } catch {
+      return { message: body.slice(0, 500) }
+    }
+  }
+  if (value !== null && typeof value === "object") {
+    const o = value as Record<string, unknown>
+    return {
+      reason: typeof o.reason === "string" ? o.reason : undefined,
+      message: typeof o.message === "string" ? o.message : undefined,
+      code: typeof o.code === "number" ? o.code : undefined
+    }
+  }
+  return {}
+}
+
+/** Builds the typed error for an HTTP status answered by the API server. */
+export const fromStatus = (
+  req: ApiRequest,
+  code: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> | undefined,
+  nowMillis: number
+): KubeApiError => {
+  const status = parseStatus(body)
+  const reason = status.reason ?? httpReason(code)
+  const fields = {
+    ...req,
+    code,
+    reason,
+    message: `${describe(req)}: ${code} ${reason}${status.message ? `: ${status.message}` : ""}`
+  }
+  if (code === 404) return new KubeNotFoundError(fields)
+  if (code === 409) return new KubeConflictError(fields)
+  if (code === 401 || code === 403) return new KubeForbiddenError(fields)
+  if (code === 410) return new KubeGoneError(fields)
+  if (code === 429 || code >= 500) {
+    return new KubeTransientError({ ...fields, retryAfter: parseRetryAfter(headers?.["retry-after"], nowMillis) })
+  }
+  return new KubeInvalidError(fields)
+}
+
+/** A request that never got an HTTP answer: refused, reset, DNS, TLS, or its deadline passed. */
+export const networkFailure = (req: ApiRequest, cause: unknown): KubeTransientError => {
+  const detail = causeMessage(cause)
+  return new KubeTransientError({ ...req, code: 0, reason: "NetworkError", message: `${describe(req)}: ${detail}` })
+}
+
+export const deadlineExceeded = (req: ApiRequest, timeout: Duration.Duration): KubeTransientError =>
+  new KubeTransientError({
+    ...req,
+    code: 0,
+    reason: "Timeout",
+    message: `${describe(req)}: no answer within ${Duration.format(timeout)}`
+  })
+
+/** Reads the most specific message out of an error chain (fetch wraps the socket error in `cause`). */
+export const causeMessage = (cause: unknown): string => {
+  const parts: Array<string> = []
+  let current: unknown = cause
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    if (current instanceof Error) {
+      const code = (current as { code?: unknown }).code
+      parts.push(typeof code === "string" ? `${current.message} (${code})` : current.message)
+      current = (current as { cause?: unknown }).cause
+    } else {
+      parts.push(String(current))
+      break
+    }
+  }
+  return parts.join(": ") || "unknown error"
+}
+
+const httpReason = (code: number): string => {
+  switch (code) {
+    case 400:
+      return "BadRequest"
+    case 401:
+      return "Unauthorized"
+    case 403:
+      return "Forbidden"
+    case 404:
+      return "NotFound"
+    case 409:
+      return "Conflict"
+    case 410:
+      return "Gone"
+    case 415:
+      return "UnsupportedMediaType"
+    case 422:
+      return "Invalid"
+    case 429:
+      return "TooManyRequests"
+    case 503:
+      return "ServiceUnavailable"
+    default:
+      return code >= 500 ? "InternalError" : "HTTP" + code
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The typed outcomes of a failed exec. Each carries where it happened (namespace, pod, container,
+ * node) and how long it ran, so a warning line alone tells an operator which kubelet to look at.
+ */
+import { Data } from "effect"
+
+export interface ExecTarget {
+  readonly namespace: string
+  readonly pod: string
+  readonly container: string
+  /** The pod's node, when the caller knows it (for logs, metrics and per-node isolation). */
+  readonly node?: string | undefined
+}
+
+interface ExecFailure extends ExecTarget {
+  readonly elapsedMs: number
+  readonly message: string
+}
+
+/** The command ran and exited non-zero (for a kill: usually the process was already gone). */
+export class ExecNonZeroExitError extends Data.TaggedError("ExecNonZeroExitError")<ExecFailure & {
+  readonly exitCode: number
+}> {}
+
+/**
+ * The exec outlived a deadline: the WebSocket upgrade was never answered within the handshake
+ * timeout (`phase: "handshake"`), or the command's status did not arrive before the overall
+ * deadline (`phase: "stream"`, typically a half-open connection to a partitioned node).
+ */
+export class ExecTimeoutError extends Data.TaggedError("ExecTimeoutError")<ExecFailure & {
+  readonly phase: "handshake" | "stream"
+  readonly timeoutMs: number
+}> {}
+
+/**
+ * The API server refused the exec before the upgrade (404 pod or container gone, 400 container
+ * not running, 403 forbidden) or answered with a failure status that is not an exit code.
+ */
+export class ExecRejectedError extends Data.TaggedError("ExecRejectedError")<ExecFailure & {
+  readonly code: number
+  readonly reason: string
+}> {}
+
+/**
+ * The connection broke: it could not be made, it closed before the command's status arrived, or
+ * the peer stopped answering pings (heartbeat).
+ */
+export class ExecConnectionLostError extends Data.TaggedError("ExecConnectionLostError")<ExecFailure & {
+  readonly phase: "handshake" | "stream"
+  readonly reason: string
+}> {}
+
+export type ExecError = ExecNonZeroExitError | ExecTimeoutError | ExecRejectedError | ExecConnectionLostError
+
+export const describeTarget = (t: ExecTarget): string =>
+  `${t.namespace}/${t.pod} container ${t.container}${t.node ? ` on ${t.node}` : ""}`

@@ -1,0 +1,111 @@
+/**
+ * Where the Kubernetes connection comes from, in controller-runtime's order: an explicit kubeconfig
+ * path, `$KUBECONFIG`, the in-cluster service account, then `~/.kube/config`. Loading never falls
+ * back silently to `http://localhost:8080` (client-node's `loadFromDefault` does): no
+ * configuration is a typed error that says what was tried.
+ */
+import * as k8s from "@kubernetes/client-node"
+import { Data, Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+export const DEFAULT_SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+export class KubeConfigError extends Data.TaggedError("KubeConfigError")<{
+  readonly source: string
+  readonly message: string
+}> {}
+
+export interface KubeConfigInputs {
+  /** An explicit kubeconfig file (flag or setting); wins over everything else. */
+  readonly kubeconfig?: string | undefined
+  /** The environment to read `KUBECONFIG`, `KUBERNETES_SERVICE_HOST/PORT` and `HOME` from. */
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** The service-account folder (token, ca.crt, namespace). */
+  readonly serviceAccountDir?: string | undefined
+}
+
+/** What was loaded, and from where (logged at startup; never includes credentials). */
+export interface LoadedKubeConfig {
+  readonly config: k8s.KubeConfig
+  readonly source: string
+  readonly server: string
+  readonly namespace: string | undefined
+}
+
+const fromFiles = (files: ReadonlyArray<string>, source: string): Effect.Effect<LoadedKubeConfig, KubeConfigError> =>
+  Effect.try({
+    try: () => {
+      const config = new k8s.KubeConfig()
+      const existing = files.filter((f) => fs.existsSync(f))
+      if (existing.length === 0) throw new Error(`no such file: ${files.join(", ")}`)
+      config.loadFromFile(existing[0]!)
+      for (const extra of existing.slice(1)) {
+        const more = new k8s.KubeConfig()
+        more.loadFromFile(extra)
+        config.mergeConfig(more, true)
+      }
+      return finish(config, source)
+    },
+    catch: (cause) => new KubeConfigError({ source, message: `cannot load ${source}: ${messageOf(cause)}` })
+  })
+
+/** Builds the in-cluster configuration like client-go's `rest.InClusterConfig`, from any folder. */
+export const inCluster = (
+  env: Readonly<Record<string, string | undefined>>,
+  dir: string = DEFAULT_SERVICE_ACCOUNT_DIR
+): Effect.Effect<LoadedKubeConfig, KubeConfigError> =>
+  Effect.try({
+    try: () => {
+      const host = env.KUBERNETES_SERVICE_HOST
+      const port = env.KUBERNETES_SERVICE_PORT
+      if (!host || !port) throw new Error("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set")
+      const tokenFile = path.join(dir, "token")
+      const caFile = path.join(dir, "ca.crt")
+      if (!fs.existsSync(tokenFile)) throw new Error(`no service-account token at ${tokenFile}`)
+      const nsFile = path.join(dir, "namespace")
+      const namespace = fs.existsSync(nsFile) ? fs.readFileSync(nsFile, "utf8").trim() : undefined
+      const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`
+      const config = new k8s.KubeConfig()
+      config.loadFromOptions({
+        clusters: [{ name: "inCluster", server, caFile, skipTLSVerify: false }],
+        // The tokenFile provider re-reads the file, so projected (rotating) tokens keep working.
+        users: [{ name: "inClusterUser", authProvider: { name: "tokenFile", config: { tokenFile } } }],
+        contexts: [{ name: "inClusterContext", cluster: "inCluster", user: "inClusterUser", namespace }],
+        currentContext: "inClusterContext"
+      })
+      return finish(config, `in-cluster service account (${dir})`)
+    },
+    catch: (cause) => new KubeConfigError({ source: "in-cluster", message: `in-cluster configuration: ${messageOf(cause)}` })
+  })
+
+/** Resolves the configuration in controller-runtime's order. */
+export const loadKubeConfig = (inputs: KubeConfigInputs): Effect.Effect<LoadedKubeConfig, KubeConfigError> => {
+  const { env } = inputs
+  if (inputs.kubeconfig) return fromFiles([inputs.kubeconfig], `kubeconfig ${inputs.kubeconfig}`)
+  if (env.KUBECONFIG) {
+    const files = env.KUBECONFIG.split(path.delimiter).filter((f) => f.length > 0)
+    return fromFiles(files, `KUBECONFIG=${env.KUBECONFIG}`)
+  }
+  const dir = inputs.serviceAccountDir ?? DEFAULT_SERVICE_ACCOUNT_DIR
+  if (env.KUBERNETES_SERVICE_HOST && fs.existsSync(path.join(dir, "token"))) return inCluster(env, dir)
+  const home = env.HOME ?? env.USERPROFILE
+  const homeConfig = home ? path.join(home, ".kube", "config") : undefined
+  if (homeConfig && fs.existsSync(homeConfig)) return fromFiles([homeConfig], `kubeconfig ${homeConfig}`)
+  return Effect.fail(
+    new KubeConfigError({
+      source: "none",
+      message: "no Kubernetes configuration found: pass --kubeconfig, set KUBECONFIG, run in a pod with a " +
+        `service account (${dir}), or create ~/.kube/config. To try pod-cleanup without a cluster, run \`npm run demo\`.`
+    })
+  )
+}
+
+const finish = (config: k8s.KubeConfig, source: string): LoadedKubeConfig => {
+  const cluster = config.getCurrentCluster()
+  if (!cluster) throw new Error("the current context names no cluster")
+  const context = config.getContextObject(config.getCurrentContext())
+  return { config, source, server: cluster.server, namespace: context?.namespace }
+}
+
+const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))

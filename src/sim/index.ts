@@ -1,0 +1,30 @@
+// The simulated Kubernetes API server: public surface.
+
+export { SimCluster } from "./SimCluster.ts"
+export type {
+  ExecEventInfo,
+  RequestLogEntry,
+  SimClusterOptions,
+  SimPodGC,
+  SimStats,
+  SimWorkflow,
+  SimWorkflowInit
+} from "./SimCluster.ts"
+export type {
+  ApiFault,
+  ApiFaultCode,
+  ApiScope,
+  ExecFault,
+  ExecScope,
+  FaultOptions,
+  Faults,
+  SimResource,
+  WatchFault,
+  WatchFaultKind,
+  WatchFaultOptions
+} from "./faults.ts"
+export type { ContainerStateName, SimContainerInit, SimPodInit, SimVolumeMount } from "./pods.ts"
+export type { ExecCloseInfo } from "./exec.ts"
+export type { DeleteOptions } from "./rest.ts"
+export { seedWorkflowPods } from "./seed.ts"
+export type { SeedOptions, SeedResult } from "./seed.ts"

@@ -1,0 +1,55 @@
+/**
+ * Test support: the project's real layers pointed at a simulated cluster through the kubeconfig
+ * file the simulator wrote (the same path a user takes).
+ */
+import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import type { SimCluster } from "../../src/sim/index.ts"
+import { type KubeClientOptions, KubeClient, makeKubeClient } from "../../src/kube/KubeClient.ts"
+import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
+import { type ExecSettings, PodExec } from "../../src/kube/PodExec.ts"
+import { PodApi } from "../../src/kube/PodApi.ts"
+
+/** A KubeClient for `sim`, loaded from the kubeconfig file it wrote. */
+export const clientLayer = (sim: SimCluster, options: KubeClientOptions = {}) =>
+  Layer.effect(
+    KubeClient,
+    Effect.map(
+      Effect.orDie(loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })),
+      (loaded) => makeKubeClient(loaded, options)
+    )
+  )
+
+/** KubeClient + PodApi + PodExec against `sim`. */
+export const kubeLayer = (
+  sim: SimCluster,
+  options: { readonly client?: KubeClientOptions; readonly exec?: Partial<ExecSettings> } = {}
+) => Layer.mergeAll(PodApi.layer, PodExec.layerWith(options.exec)).pipe(Layer.provideMerge(clientLayer(sim, options.client)))
+
+/** A pod with one running container `main` on `node`: the usual exec target. */
+export const runningPod = (
+  name: string,
+  extra: { readonly node?: string; readonly namespace?: string; readonly termDelayMs?: number; readonly ignoreSigterm?: boolean } = {}
+) => ({
+  namespace: extra.namespace ?? "default",
+  name,
+  nodeName: extra.node ?? "node-0",
+  containers: [{ name: "main", termDelayMs: extra.termDelayMs, ignoreSigterm: extra.ignoreSigterm }]
+})
+
+export const waitFor = (sim: SimCluster, predicate: () => boolean, timeoutMs = 5000) =>
+  Effect.promise(() => sim.waitFor(predicate, timeoutMs))
+
+export const realSleep = (ms: number) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
+
+/**
+ * Moves the TestClock forward in steps, giving the real event loop a moment after each, so
+ * real sockets (connects, upgrades, server-side timers) keep pace with virtual time.
+ */
+export const advance = (totalMs: number, stepMs = 250, realMs = 3) =>
+  Effect.gen(function*() {
+    for (let done = 0; done < totalMs; done += stepMs) {
+      yield* TestClock.adjust(Math.min(stepMs, totalMs - done))
+      yield* realSleep(realMs)
+    }
+  })
