@@ -1,0 +1,382 @@
+/**
+ * Runs one cleanup action against the live pod and says how it ended. Contracts:
+ * - it never fails and never outlives `actionTimeout`: every error becomes an outcome;
+ * - it re-reads the pod before acting, and re-checks the policy before a delete;
+ * - deletes strip the status finalizer with a resourceVersion-guarded patch, then delete with a
+ *   UID precondition, so a re-created pod of the same name is never deleted by mistake;
+ * - transient API errors and 409s are retried with a capped, jittered exponential `Schedule` that
+ *   honours `Retry-After`; not-found is success; forbidden and invalid are reported, not retried;
+ * - containers are signalled concurrently (bounded), each exec through the node's guard; a timed-out
+ *   exec is logged, counted, and answered by a requeue after a backoff, never an immediate retry.
+ */
+import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Result } from "effect"
+import { type ActionName, actionKey, type ActionRequest } from "../domain/Action.ts"
+import { FinalizerPodStatus, LabelKeyCompleted, LabelKeyWorkflow } from "../domain/argo.ts"
+import { killCommand, type Signal } from "../domain/killCommand.ts"
+import { decodePod, hasStatusFinalizer, type Pod, runningContainers, terminationGracePeriod } from "../domain/Pod.ts"
+import { decide, type Decision } from "../domain/policy.ts"
+import { isRetryable, type KubeApiError } from "../kube/ApiError.ts"
+import type { ExecError } from "../kube/ExecError.ts"
+import { PodApi } from "../kube/PodApi.ts"
+import { PodExec } from "../kube/PodExec.ts"
+import { ApiRateLimiter } from "./ApiRateLimiter.ts"
+import { EngineConfig } from "./EngineSettings.ts"
+import { execDuration, execTimeouts } from "./metrics.ts"
+import { retryApi } from "./retryPolicy.ts"
+import { NodeGuard, type NodeUnavailableError } from "./NodeGuard.ts"
+import type { OutcomeKind } from "./Outcomes.ts"
+import { WorkflowSource } from "./WorkflowSource.ts"
+
+/** An action as it sits in the queue: the request and how many times it has been tried. */
+export interface QueuedAction {
+  readonly request: ActionRequest
+  readonly attempt: number
+}
+
+export interface FollowUp {
+  readonly request: ActionRequest
+  readonly delay: Duration.Duration
+}
+
+export type ActionResult =
+  | {
+    readonly _tag: "Finished"
+    readonly kind: OutcomeKind
+    readonly reason: string
+    readonly node?: string | undefined
+    readonly followUps: ReadonlyArray<FollowUp>
+  }
+  | {
+    /** Not finished: try again after `after` (a timed-out exec to retry, or a busy node). */
+    readonly _tag: "Requeue"
+    readonly reason: string
+    readonly after: Duration.Duration
+    readonly node?: string | undefined
+    readonly followUps: ReadonlyArray<FollowUp>
+  }
+
+const finished = (
+  kind: OutcomeKind,
+  reason: string,
+  node?: string,
+  followUps: ReadonlyArray<FollowUp> = []
+): ActionResult => ({ _tag: "Finished", kind, reason, node, followUps })
+
+/** What became of one container's signal. */
+type SignalResult =
+  | { readonly _tag: "Signalled"; readonly container: string }
+  | { readonly _tag: "AlreadyGone"; readonly container: string; readonly detail: string }
+  | { readonly _tag: "TimedOut"; readonly container: string; readonly error: ExecError }
+  | { readonly _tag: "NodeUnavailable"; readonly container: string; readonly error: NodeUnavailableError }
+  | { readonly _tag: "Failed"; readonly container: string; readonly detail: string }
+
+export class ActionRunner extends Context.Service<ActionRunner, {
+  readonly run: (queued: QueuedAction) => Effect.Effect<ActionResult>
+}>()("pod-cleanup/ActionRunner") {
+  static readonly layer = Layer.effect(
+    ActionRunner,
+    Effect.gen(function*() {
+      const settings = yield* EngineConfig
+      const pods = yield* PodApi
+      const exec = yield* PodExec
+      const guard = yield* NodeGuard
+      const workflows = yield* WorkflowSource
+      const limiter = yield* ApiRateLimiter
+
+      const api = <A>(effect: Effect.Effect<A, KubeApiError>) => Effect.andThen(limiter.take, effect)
+
+      const retrying = <A, E extends { readonly _tag: string }>(action: ActionName, effect: Effect.Effect<A, E>) =>
+        retryApi<E>(settings, action)(effect)
+
+      /** The live pod, decoded; "gone" on 404; a malformed pod is reported, not acted on. */
+      const readPod = (namespace: string, name: string) =>
+        api(pods.get(namespace, name)).pipe(
+          Effect.map((raw) => {
+            const decoded = decodePod(raw)
+            return Result.isSuccess(decoded)
+              ? { _tag: "Pod" as const, pod: decoded.success }
+              : { _tag: "Malformed" as const, message: decoded.failure.message }
+          }),
+          Effect.catchTag("KubeNotFoundError", () => Effect.succeed({ _tag: "Gone" as const }))
+        )
+
+      const decisionFor = (pod: Pod): Effect.Effect<Decision, KubeApiError> => {
+        const wf = pod.metadata.labels[LabelKeyWorkflow]
+        return wf === undefined
+          ? Effect.succeed(decide(pod, undefined, settings.policy))
+          : Effect.map(api(workflows.lookup(pod.metadata.namespace, wf)), (view) => decide(pod, view, settings.policy))
+      }
+
+      const withoutStatusFinalizer = (pod: Pod) => pod.metadata.finalizers.filter((f) => f !== FinalizerPodStatus)
+
+      // ---- signalling ---------------------------------------------------------------------
+
+      const signalOne = (pod: Pod, container: string, signal: Signal): Effect.Effect<SignalResult> =>
+        Effect.gen(function*() {
+          const command = killCommand(pod, container, signal)
+          for (const warning of command.warnings) yield* Effect.logWarning(warning)
+          const node = pod.spec.nodeName
+          yield* limiter.take
+          const start = yield* Clock.currentTimeMillis
+          const outcome = yield* Effect.result(
+            guard.exec(
+              node,
+              exec.run({
+                namespace: pod.metadata.namespace,
+                pod: pod.metadata.name,
+                container,
+                node,
+                command: command.argv,
+                timeout: settings.execTimeout
+              })
+            )
+          )
+          const seconds = ((yield* Clock.currentTimeMillis) - start) / 1000
+          if (Result.isSuccess(outcome)) {
+            yield* Metric.update(Metric.withAttributes(execDuration, { result: "success" }), seconds)
+            return { _tag: "Signalled", container } as const
+          }
+          const error = outcome.failure
+          if (error._tag !== "NodeUnavailableError") {
+            yield* Metric.update(Metric.withAttributes(execDuration, { result: error._tag }), seconds)
+          }
+          switch (error._tag) {
+            case "NodeUnavailableError":
+              return { _tag: "NodeUnavailable", container, error } as const
+            case "ExecNonZeroExitError":
+              // The kill found no process to signal: the container is already stopping or gone.
+              return { _tag: "AlreadyGone", container, detail: `exit code ${error.exitCode}` } as const
+            case "ExecRejectedError":
+              if (error.code === 404 || error.code === 400) {
+                return { _tag: "AlreadyGone", container, detail: `${error.code} ${error.reason}` } as const
+              }
+              if (error.code === 403) yield* Effect.logError(`${error.message} (check pods/exec in the RBAC rules)`)
+              return { _tag: "Failed", container, detail: error.message } as const
+            case "ExecTimeoutError":
+              yield* Metric.update(Metric.withAttributes(execTimeouts, { phase: error.phase, node: node ?? "" }), 1)
+              yield* Effect.logWarning(error.message).pipe(
+                Effect.annotateLogs({ container, node: node ?? "", phase: error.phase, elapsedMs: error.elapsedMs })
+              )
+              return { _tag: "TimedOut", container, error } as const
+            case "ExecConnectionLostError":
+              yield* Effect.logWarning(error.message).pipe(
+                Effect.annotateLogs({ container, node: node ?? "", phase: error.phase, elapsedMs: error.elapsedMs })
+              )
+              return error.phase === "stream"
+                ? { _tag: "TimedOut", container, error } as const
+                : { _tag: "Failed", container, detail: error.message } as const
+          }
+        })
+
+      const signalContainers = (queued: QueuedAction, pod: Pod, signal: Signal): Effect.Effect<ActionResult> =>
+        Effect.gen(function*() {
+          const node = pod.spec.nodeName
+          const running = runningContainers(pod)
+          if (running.length === 0) return finished("done", "no container is running", node)
+          const results = yield* Effect.forEach(running, (c) => signalOne(pod, c, signal), {
+            concurrency: Math.max(1, settings.signalConcurrency)
+          })
+          const grace = terminationGracePeriod(pod)
+          const followUps: ReadonlyArray<FollowUp> = signal === "SIGTERM" && Duration.toMillis(grace) > 0
+            ? [{
+              request: {
+                action: "killContainers",
+                namespace: pod.metadata.namespace,
+                pod: pod.metadata.name,
+                reason: `grace period ${Duration.format(grace)} after SIGTERM`
+              },
+              delay: grace
+            }]
+            : []
+          const of = <T extends SignalResult["_tag"]>(tag: T) =>
+            results.filter((r): r is Extract<SignalResult, { _tag: T }> => r._tag === tag)
+          const timedOut = of("TimedOut")
+          const unavailable = of("NodeUnavailable")
+          const failed = of("Failed")
+          const busy = unavailable.filter((r) => r.error.reason === "busy")
+          const open = unavailable.filter((r) => r.error.reason === "breaker-open")
+          const names = (rs: ReadonlyArray<SignalResult>) => rs.map((r) => r.container).join(", ")
+          if (busy.length > 0) {
+            return {
+              _tag: "Requeue",
+              reason: `node ${node} busy; not yet signalled: ${names(busy)}`,
+              after: Duration.millis(busy[0]!.error.retryInMs),
+              node,
+              followUps
+            } as const
+          }
+          if (timedOut.length > 0 && open.length === 0 && queued.attempt <= settings.execRetries) {
+            return {
+              _tag: "Requeue",
+              reason: `exec timed out for ${names(timedOut)}; retrying after ${Duration.format(settings.execRetryBackoff)}`,
+              after: settings.execRetryBackoff,
+              node,
+              followUps
+            } as const
+          }
+          if (timedOut.length > 0) {
+            const first = timedOut[0]!.error
+            return finished(
+              "failed",
+              `exec timed out on node ${node} for ${names(timedOut)} (${first.message})`,
+              node,
+              followUps
+            )
+          }
+          if (open.length > 0) {
+            return finished("skipped", `${open[0]!.error.message}: ${signal} not sent to ${names(open)}`, node, followUps)
+          }
+          if (failed.length > 0) return finished("failed", failed.map((f) => f.detail).join("; "), node, followUps)
+          const gone = of("AlreadyGone")
+          const goneNote = gone.length > 0 ? ` (already stopped: ${gone.map((g) => `${g.container} ${g.detail}`).join(", ")})` : ""
+          return finished("done", `${signal} sent to ${names(of("Signalled")) || "none"}${goneNote}`, node, followUps)
+        })
+
+      // ---- the actions ----------------------------------------------------------------------
+
+      const deleteLive = (request: ActionRequest, recheck: boolean) =>
+        retrying(
+          request.action,
+          Effect.gen(function*() {
+            const read = yield* readPod(request.namespace, request.pod)
+            if (read._tag === "Gone") return finished("done", "pod already gone")
+            if (read._tag === "Malformed") return finished("skipped", read.message)
+            const pod = read.pod
+            const node = pod.spec.nodeName
+            if (request.uid !== undefined && pod.metadata.uid !== request.uid) {
+              return finished("skipped", `pod was re-created (uid ${pod.metadata.uid}, not ${request.uid})`, node)
+            }
+            if (recheck) {
+              const decision = yield* decisionFor(pod)
+              if (decision._tag === "Skip" || !decision.actions.some((a) => a.action === "deletePod")) {
+                const why = decision._tag === "Skip" ? decision.reason : decision.actions.map((a) => a.action).join(", ")
+                return finished("skipped", `policy no longer deletes the pod: ${why}`, node)
+              }
+            }
+            const finalizer = hasStatusFinalizer(pod)
+            if (pod.metadata.deletionTimestamp !== undefined && !finalizer) {
+              return finished("done", "pod already being deleted", node)
+            }
+            if (finalizer) {
+              yield* api(pods.patch(request.namespace, request.pod, {
+                type: "merge",
+                body: { metadata: { resourceVersion: pod.metadata.resourceVersion, finalizers: withoutStatusFinalizer(pod) } }
+              }))
+            }
+            yield* api(pods.delete(request.namespace, request.pod, {
+              uid: pod.metadata.uid,
+              gracePeriodSeconds: settings.deleteGracePeriodSeconds
+            })).pipe(Effect.catchTag("KubeNotFoundError", () => Effect.void))
+            return finished("done", `deleted${finalizer ? " (status finalizer removed first)" : ""}`, node)
+          })
+        )
+
+      const byAction = (queued: QueuedAction): Effect.Effect<ActionResult, KubeApiError> => {
+        const request = queued.request
+        switch (request.action) {
+          case "terminateContainers":
+          case "killContainers": {
+            const signal: Signal = request.action === "terminateContainers" ? "SIGTERM" : "SIGKILL"
+            return Effect.gen(function*() {
+              const read = yield* retrying(request.action, readPod(request.namespace, request.pod))
+              if (read._tag === "Gone") return finished("done", "pod already gone")
+              if (read._tag === "Malformed") return finished("skipped", read.message)
+              if (read.pod.status.phase === "Pending") {
+                if (signal === "SIGKILL") return finished("done", "pod is Pending: nothing to kill", read.pod.spec.nodeName)
+                const deleted = yield* deleteLive({ ...request, action: "deletePod", uid: read.pod.metadata.uid }, false)
+                return deleted._tag === "Finished" && deleted.kind === "done"
+                  ? finished("done", "pod is Pending: deleted instead of signalled", read.pod.spec.nodeName)
+                  : deleted
+              }
+              return yield* signalContainers(queued, read.pod, signal)
+            })
+          }
+          case "labelPodCompleted":
+            return retrying(
+              request.action,
+              Effect.gen(function*() {
+                const read = yield* readPod(request.namespace, request.pod)
+                if (read._tag === "Gone") return finished("done", "pod already gone")
+                if (read._tag === "Malformed") return finished("skipped", read.message)
+                const pod = read.pod
+                const finalizer = hasStatusFinalizer(pod)
+                if (pod.metadata.labels[LabelKeyCompleted] === "true" && !finalizer) {
+                  return finished("done", "already labelled", pod.spec.nodeName)
+                }
+                // As Argo does, the label patch also drops the status finalizer (guarded by resourceVersion).
+                const metadata = finalizer
+                  ? {
+                    resourceVersion: pod.metadata.resourceVersion,
+                    labels: { [LabelKeyCompleted]: "true" },
+                    finalizers: withoutStatusFinalizer(pod)
+                  }
+                  : { labels: { [LabelKeyCompleted]: "true" } }
+                yield* api(pods.patch(request.namespace, request.pod, { type: "merge", body: { metadata } }))
+                return finished("done", `labelled ${LabelKeyCompleted}=true`, pod.spec.nodeName)
+              })
+            )
+          case "deletePod":
+            return deleteLive(request, true)
+          case "deletePodByUID":
+            return deleteLive(request, false)
+          case "removeFinalizer":
+            return retrying(
+              request.action,
+              Effect.gen(function*() {
+                const read = yield* readPod(request.namespace, request.pod)
+                if (read._tag === "Gone") return finished("done", "pod already gone")
+                if (read._tag === "Malformed") return finished("skipped", read.message)
+                const pod = read.pod
+                if (!hasStatusFinalizer(pod)) return finished("done", "no status finalizer", pod.spec.nodeName)
+                yield* api(pods.patch(request.namespace, request.pod, {
+                  type: "merge",
+                  body: { metadata: { resourceVersion: pod.metadata.resourceVersion, finalizers: withoutStatusFinalizer(pod) } }
+                }))
+                return finished("done", "status finalizer removed", pod.spec.nodeName)
+              })
+            )
+        }
+      }
+
+      const run = (queued: QueuedAction): Effect.Effect<ActionResult> => {
+        const request = queued.request
+        return byAction(queued).pipe(
+          Effect.catch((error: KubeApiError) =>
+            Effect.gen(function*() {
+              if (error._tag === "KubeNotFoundError") return finished("done", "pod already gone")
+              if (error._tag === "KubeForbiddenError") {
+                yield* Effect.logError(`${error.message} (check the RBAC rules)`)
+              } else {
+                yield* Effect.logWarning(error.message)
+              }
+              const retried = isRetryable(error) ? ` (gave up after ${settings.retryAttempts} retries)` : ""
+              return finished("failed", `${error._tag}: ${error.message}${retried}`)
+            })
+          ),
+          Effect.timeoutOrElse({
+            duration: settings.actionTimeout,
+            orElse: () =>
+              Effect.as(
+                Effect.logWarning(`action deadline of ${Duration.format(settings.actionTimeout)} exceeded`),
+                finished("failed", `action deadline of ${Duration.format(settings.actionTimeout)} exceeded`)
+              )
+          }),
+          Effect.catchCause((cause) =>
+            Cause.hasInterruptsOnly(cause)
+              ? Effect.failCause(cause)
+              : Effect.as(
+                Effect.logError("action failed unexpectedly", Cause.pretty(cause)),
+                finished("failed", `unexpected: ${Cause.pretty(cause).split("\n")[0]}`)
+              )
+          ),
+          Effect.annotateLogs({ namespace: request.namespace, pod: request.pod, action: request.action, key: actionKey(request) }),
+          Effect.withSpan(`ActionRunner.${request.action}`, {
+            attributes: { namespace: request.namespace, pod: request.pod, attempt: queued.attempt }
+          })
+        ) as Effect.Effect<ActionResult>
+      }
+
+      return ActionRunner.of({ run })
+    })
+  )
+}

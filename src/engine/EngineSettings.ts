@@ -1,0 +1,73 @@
+/**
+ * The engine's knobs with their defaults, and `argoCompatible`: the same engine set back to Argo's
+ * behaviour (one container at a time, a 2-minute exec timeout, no retry of a timed-out exec, no
+ * per-node cap, no breaker), so benchmarks compare like with like.
+ */
+import { Context, Duration, Layer } from "effect"
+import { defaultPolicyOptions, type PolicyOptions } from "../domain/policy.ts"
+
+export interface EngineSettings {
+  /** Worker fibers that run actions (Argo: `--pod-cleanup-workers`, 4). */
+  readonly workers: number
+  /** Overall deadline of one action, API retries included. */
+  readonly actionTimeout: Duration.Duration
+  /** Deadline of one exec (Argo: 2 minutes, hard-coded). */
+  readonly execTimeout: Duration.Duration
+  /** Times a timed-out exec is tried again, after `execRetryBackoff`, never while its node's breaker is open. */
+  readonly execRetries: number
+  readonly execRetryBackoff: Duration.Duration
+  /** Containers of one pod signalled at once (Argo: 1, one after another). */
+  readonly signalConcurrency: number
+  /** Concurrent execs per node; 0 = no cap (Argo). */
+  readonly perNodeExecCap: number
+  /** Consecutive exec timeouts that open a node's breaker; 0 = no breaker (Argo). */
+  readonly breakerThreshold: number
+  readonly breakerCooldown: Duration.Duration
+  /** API retries: exponential backoff from `retryBase`, jittered, capped at `retryMax`, at most `retryAttempts`. */
+  readonly retryBase: Duration.Duration
+  readonly retryMax: Duration.Duration
+  readonly retryAttempts: number
+  /** Client-side API rate limit in requests per second; 0 = none. */
+  readonly apiQps: number
+  readonly apiBurst: number
+  /** `gracePeriodSeconds` of the pod delete; undefined = the pod's own. */
+  readonly deleteGracePeriodSeconds: number | undefined
+  readonly policy: PolicyOptions
+}
+
+export const defaultEngineSettings: EngineSettings = {
+  workers: 4,
+  actionTimeout: Duration.minutes(2),
+  execTimeout: Duration.seconds(30),
+  execRetries: 1,
+  execRetryBackoff: Duration.seconds(5),
+  signalConcurrency: 8,
+  perNodeExecCap: 2,
+  breakerThreshold: 3,
+  breakerCooldown: Duration.seconds(60),
+  retryBase: Duration.millis(100),
+  retryMax: Duration.seconds(10),
+  retryAttempts: 6,
+  apiQps: 0,
+  apiBurst: 0,
+  deleteGracePeriodSeconds: undefined,
+  policy: defaultPolicyOptions
+}
+
+/** Argo's behaviour, for like-with-like comparisons. */
+export const argoCompatible = (base: EngineSettings = defaultEngineSettings): EngineSettings => ({
+  ...base,
+  execTimeout: Duration.minutes(2),
+  execRetries: 0,
+  signalConcurrency: 1,
+  perNodeExecCap: 0,
+  breakerThreshold: 0,
+  // One action may hold a worker for (running containers x 2 minutes), as in Argo.
+  actionTimeout: Duration.minutes(30)
+})
+
+/** The engine's settings as a service, so layers read them once when built. */
+export class EngineConfig extends Context.Service<EngineConfig, EngineSettings>()("pod-cleanup/EngineConfig") {
+  static readonly layer = (settings: Partial<EngineSettings> = {}): Layer.Layer<EngineConfig> =>
+    Layer.succeed(EngineConfig, EngineConfig.of({ ...defaultEngineSettings, ...settings }))
+}
