@@ -31,6 +31,8 @@ import { WorkflowSource } from "./WorkflowSource.ts"
 export interface QueuedAction {
   readonly request: ActionRequest
   readonly attempt: number
+  /** The pod's node when it was queued, so a busy node can be waited for without an API call. */
+  readonly node?: string | undefined
 }
 
 export interface FollowUp {
@@ -52,6 +54,8 @@ export type ActionResult =
     readonly reason: string
     readonly after: Duration.Duration
     readonly node?: string | undefined
+    /** Set when every exec slot of this node was taken: wait for one rather than for `after`. */
+    readonly busyNode?: string | undefined
     readonly followUps: ReadonlyArray<FollowUp>
   }
 
@@ -173,9 +177,13 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           const node = pod.spec.nodeName
           const running = runningContainers(pod)
           if (running.length === 0) return finished("done", "no container is running", node)
-          const results = yield* Effect.forEach(running, (c) => signalOne(pod, c, signal), {
-            concurrency: Math.max(1, settings.signalConcurrency)
-          })
+          // One action never takes more than its node's exec slots: its own signals wait for each
+          // other; only other actions' execs can make the node busy.
+          const concurrency = Math.max(
+            1,
+            settings.perNodeExecCap > 0 ? Math.min(settings.signalConcurrency, settings.perNodeExecCap) : settings.signalConcurrency
+          )
+          const results = yield* Effect.forEach(running, (c) => signalOne(pod, c, signal), { concurrency })
           const grace = terminationGracePeriod(pod)
           const followUps: ReadonlyArray<FollowUp> = signal === "SIGTERM" && Duration.toMillis(grace) > 0
             ? [{
@@ -202,6 +210,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               reason: `node ${node} busy; not yet signalled: ${names(busy)}`,
               after: Duration.millis(busy[0]!.error.retryInMs),
               node,
+              busyNode: busy[0]!.error.node,
               followUps
             } as const
           }

@@ -15,6 +15,7 @@ import { PodApi } from "../kube/PodApi.ts"
 import { ActionRunner, type QueuedAction } from "./ActionRunner.ts"
 import { EngineConfig } from "./EngineSettings.ts"
 import { longestRunningSeconds, queueDepth, workersBusy } from "./metrics.ts"
+import { NodeGuard } from "./NodeGuard.ts"
 import { type Outcome, Outcomes } from "./Outcomes.ts"
 import { makeWorkQueue, type QueueDepth } from "./WorkQueue.ts"
 import { WorkflowSource } from "./WorkflowSource.ts"
@@ -38,6 +39,8 @@ export class Engine extends Context.Service<Engine, {
   readonly submit: (request: ActionRequest, delay?: Duration.Duration) => Effect.Effect<boolean>
   /** Decides what a pod needs now and queues it (level-based: the pod's state, not an event). */
   readonly reconcile: (raw: unknown) => Effect.Effect<PlanResult>
+  /** Decides what a pod needs now without queueing anything (a dry run). */
+  readonly plan: (raw: unknown) => Effect.Effect<PlanResult>
   readonly depth: () => QueueDepth
   readonly busyWorkers: () => number
   /** Worker fibers still alive (for health checks: a dead loop is not a healthy engine). */
@@ -52,7 +55,7 @@ export class Engine extends Context.Service<Engine, {
 }>()("pod-cleanup/Engine") {
   static readonly layerWith = (
     options: EngineOptions = { reconcileAfterKill: false }
-  ): Layer.Layer<Engine, never, ActionRunner | Outcomes | EngineConfig | WorkflowSource | PodApi> =>
+  ): Layer.Layer<Engine, never, ActionRunner | Outcomes | EngineConfig | WorkflowSource | PodApi | NodeGuard> =>
     Layer.effect(Engine, Effect.suspend(() => makeEngine(options)))
   static readonly layer = Engine.layerWith()
 }
@@ -64,6 +67,7 @@ export const makeEngine = (options: EngineOptions) =>
     const outcomes = yield* Outcomes
     const workflows = yield* WorkflowSource
     const pods = yield* PodApi
+    const guard = yield* NodeGuard
     const clock = yield* Clock.Clock
     const queue = yield* makeWorkQueue<QueuedAction>()
     const running = new Map<number, { readonly key: string; readonly since: number; readonly item: QueuedAction }>()
@@ -81,8 +85,28 @@ export const makeEngine = (options: EngineOptions) =>
       idleWaiters = []
     }
 
-    const submit = (request: ActionRequest, delay: Duration.Duration = Duration.zero) =>
-      queue.add(actionKey(request), { request, attempt: 1 }, clock.currentTimeMillisUnsafe() + Duration.toMillis(delay))
+    const submit = (request: ActionRequest, delay: Duration.Duration = Duration.zero, node?: string) =>
+      queue.add(actionKey(request), { request, attempt: 1, node }, clock.currentTimeMillisUnsafe() + Duration.toMillis(delay))
+
+    /**
+     * Every exec slot of the action's node is taken: the action waits in the queue until the node
+     * announces a free slot (or `slotWait` passes), and the worker moves on at once. No API call is
+     * spent on it meanwhile, and pods on other nodes are never held up by it.
+     */
+    const parked = new Map<string, object>()
+    const park = (key: string, item: QueuedAction, node: string) => {
+      const token = {}
+      parked.set(key, token)
+      const now = clock.currentTimeMillisUnsafe()
+      queue.addUnsafe(key, item, now + Duration.toMillis(guard.settings.slotWait))
+      guard.onSlotFree(node, () => {
+        if (parked.get(key) !== token) return
+        parked.delete(key)
+        queue.addUnsafe(key, item, clock.currentTimeMillisUnsafe())
+      })
+    }
+    const usesExec = (item: QueuedAction) =>
+      item.request.action === "terminateContainers" || item.request.action === "killContainers"
 
     const planPod = (pod: Pod): Effect.Effect<Decision> =>
       Effect.gen(function*() {
@@ -95,7 +119,9 @@ export const makeEngine = (options: EngineOptions) =>
         return decide(pod, view.success, settings.policy)
       })
 
-    const reconcile = (raw: unknown): Effect.Effect<PlanResult> =>
+    const plan = (raw: unknown): Effect.Effect<PlanResult> => decideRaw(raw, false)
+    const reconcile = (raw: unknown): Effect.Effect<PlanResult> => decideRaw(raw, true)
+    const decideRaw = (raw: unknown, enqueue: boolean): Effect.Effect<PlanResult> =>
       Effect.gen(function*() {
         const decoded = decodePod(raw)
         if (Result.isFailure(decoded)) {
@@ -110,7 +136,7 @@ export const makeEngine = (options: EngineOptions) =>
         }
         const pod = decoded.success
         const decision = yield* planPod(pod)
-        if (decision._tag === "Act") {
+        if (enqueue && decision._tag === "Act") {
           for (const planned of decision.actions) {
             yield* submit({
               action: planned.action,
@@ -118,7 +144,7 @@ export const makeEngine = (options: EngineOptions) =>
               pod: pod.metadata.name,
               uid: pod.metadata.uid,
               reason: planned.reason
-            }, planned.delay)
+            }, planned.delay, pod.spec.nodeName)
           }
         }
         return { namespace: pod.metadata.namespace, pod: pod.metadata.name, decision }
@@ -152,8 +178,14 @@ export const makeEngine = (options: EngineOptions) =>
       Effect.forever(
         Effect.gen(function*() {
           const { key, item } = yield* queue.take
+          parked.delete(key)
           if (draining) {
             yield* record(item, key, "skipped", "not run: the engine is shutting down")
+            yield* queue.done(key)
+            return
+          }
+          if (item.node !== undefined && usesExec(item) && guard.isBusy(item.node)) {
+            park(key, item, item.node)
             yield* queue.done(key)
             return
           }
@@ -166,12 +198,18 @@ export const makeEngine = (options: EngineOptions) =>
               )
             )
           )
-          for (const followUp of result.followUps) yield* submit(followUp.request, followUp.delay)
-          if (result._tag === "Requeue") {
+          for (const followUp of result.followUps) yield* submit(followUp.request, followUp.delay, result.node)
+          if (result._tag === "Requeue" && result.busyNode !== undefined) {
+            park(key, { ...item, node: result.busyNode }, result.busyNode)
+          } else if (result._tag === "Requeue") {
             yield* Effect.logInfo(`requeued: ${result.reason}`).pipe(
               Effect.annotateLogs({ namespace: item.request.namespace, pod: item.request.pod, action: item.request.action })
             )
-            yield* queue.add(key, { request: item.request, attempt: item.attempt + 1 }, clock.currentTimeMillisUnsafe() + Duration.toMillis(result.after))
+            yield* queue.add(
+              key,
+              { request: item.request, attempt: item.attempt + 1, node: result.node ?? item.node },
+              clock.currentTimeMillisUnsafe() + Duration.toMillis(result.after)
+            )
           } else {
             yield* record(item, key, result.kind, result.reason, result.node)
             if (options.reconcileAfterKill && item.request.action === "killContainers" && result.kind === "done") {
@@ -219,6 +257,7 @@ export const makeEngine = (options: EngineOptions) =>
     return Engine.of({
       submit,
       reconcile,
+      plan,
       depth: queue.depth,
       busyWorkers: () => running.size,
       workersAlive: () => fibers.filter((f) => f.pollUnsafe() === undefined).length,

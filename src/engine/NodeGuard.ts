@@ -4,7 +4,7 @@
  * and then lets one probe decide. An exec that cannot run now fails at once with
  * `NodeUnavailableError`, so the caller moves on instead of waiting behind a sick node.
  */
-import { Clock, Context, Data, Duration, Effect, Exit, Layer, Metric, Semaphore } from "effect"
+import { Clock, Context, Data, Duration, Effect, Exit, Layer, Metric } from "effect"
 import type { ExecError } from "../kube/ExecError.ts"
 import * as Breaker from "./breaker.ts"
 import { breakerState, breakerTransitions } from "./metrics.ts"
@@ -12,7 +12,10 @@ import { breakerState, breakerTransitions } from "./metrics.ts"
 export interface NodeGuardSettings {
   /** Concurrent execs per node; 0 means no cap. */
   readonly perNodeExecCap: number
-  /** How long an exec may wait for a free slot on its node before it is deferred. */
+  /**
+   * A deferred action waits for a free slot on its node; after this long it is tried again even
+   * if no slot was announced (a safety net: slots are normally announced as they free up).
+   */
   readonly slotWait: Duration.Duration
   /** Consecutive exec timeouts that open a node's breaker; 0 disables the breaker. */
   readonly breakerThreshold: number
@@ -21,7 +24,7 @@ export interface NodeGuardSettings {
 
 export const defaultNodeGuardSettings: NodeGuardSettings = {
   perNodeExecCap: 2,
-  slotWait: Duration.seconds(1),
+  slotWait: Duration.seconds(5),
   breakerThreshold: 3,
   breakerCooldown: Duration.seconds(60)
 }
@@ -41,7 +44,10 @@ export const isNodeTimeout = (error: ExecError): boolean =>
 
 interface NodeState {
   breaker: Breaker.BreakerState
-  readonly slots: Semaphore.Semaphore | undefined
+  /** Execs running against the node now. */
+  inUse: number
+  /** Deferred actions to wake, one per freed slot (all of them when the breaker opens). */
+  readonly waiters: Array<() => void>
 }
 
 export class NodeGuard extends Context.Service<NodeGuard, {
@@ -52,6 +58,10 @@ export class NodeGuard extends Context.Service<NodeGuard, {
     exec: Effect.Effect<A, ExecError>
   ) => Effect.Effect<A, ExecError | NodeUnavailableError>
   readonly breakerStates: () => ReadonlyMap<string, Breaker.BreakerState>
+  /** Every exec slot of the node is taken (and its breaker would let an exec through). */
+  readonly isBusy: (node: string | undefined) => boolean
+  /** Calls `wake` once, when a slot of the node frees up or its breaker opens. */
+  readonly onSlotFree: (node: string, wake: () => void) => void
 }>()("pod-cleanup/NodeGuard") {
   static readonly layerWith = (settings: Partial<NodeGuardSettings> = {}): Layer.Layer<NodeGuard> =>
     Layer.effect(NodeGuard, Effect.suspend(() => makeNodeGuard({ ...defaultNodeGuardSettings, ...settings })))
@@ -69,10 +79,7 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
     const stateOf = (node: string): NodeState => {
       let state = nodes.get(node)
       if (state === undefined) {
-        state = {
-          breaker: Breaker.closed,
-          slots: settings.perNodeExecCap > 0 ? Semaphore.makeUnsafe(settings.perNodeExecCap) : undefined
-        }
+        state = { breaker: Breaker.closed, inUse: 0, waiters: [] }
         nodes.set(node, state)
       }
       return state
@@ -83,6 +90,8 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
         yield* Metric.update(Metric.withAttributes(breakerState, { node }), Breaker.stateValue(state.breaker))
         if (transition === undefined) return
         yield* Metric.update(Metric.withAttributes(breakerTransitions, { node, transition }), 1)
+        // Deferred actions for an unreachable node move on (they fail fast) instead of waiting.
+        if (transition === "opened" || transition === "reopened") for (const wake of state.waiters.splice(0)) wake()
         const log = transition === "closed" ? Effect.logInfo : Effect.logWarning
         yield* log(`node ${node}: exec breaker ${transition}`).pipe(
           Effect.annotateLogs({ node, breaker: state.breaker._tag, transition })
@@ -107,18 +116,20 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
             message: `node ${node}: exec breaker open after ${settings.breakerThreshold} consecutive exec timeouts`
           })
         }
-        if (state.slots !== undefined) {
-          const got = yield* Effect.timeoutOption(state.slots.takeScoped(1), settings.slotWait)
-          if (got._tag === "None") {
-            if (admission.probe) state.breaker = Breaker.releaseProbe(state.breaker)
-            return yield* new NodeUnavailableError({
-              node,
-              reason: "busy",
-              retryInMs: Duration.toMillis(settings.slotWait),
-              message: `node ${node}: all ${settings.perNodeExecCap} exec slots busy`
-            })
-          }
+        if (settings.perNodeExecCap > 0 && state.inUse >= settings.perNodeExecCap) {
+          if (admission.probe) state.breaker = Breaker.releaseProbe(state.breaker)
+          return yield* new NodeUnavailableError({
+            node,
+            reason: "busy",
+            retryInMs: Duration.toMillis(settings.slotWait),
+            message: `node ${node}: all ${settings.perNodeExecCap} exec slots busy`
+          })
         }
+        state.inUse++
+        const release = Effect.sync(() => {
+          state.inUse--
+          state.waiters.shift()?.()
+        })
         // onExit, not exit: the verdict must be recorded even when the caller is interrupted.
         return yield* Effect.onExit(run, (exit) => {
           const recorded: Breaker.Recorded = Exit.isSuccess(exit)
@@ -129,14 +140,22 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
             ? { state: Breaker.releaseProbe(state.breaker) }
             : Breaker.recordAnswer(state.breaker)
           state.breaker = recorded.state
-          return publish(node, state, recorded.transition)
+          return Effect.andThen(release, publish(node, state, recorded.transition))
         })
-      }).pipe(Effect.scoped)
+      })
     }
 
     return NodeGuard.of({
       settings,
       exec,
-      breakerStates: () => new Map([...nodes].map(([node, s]) => [node, s.breaker]))
+      breakerStates: () => new Map([...nodes].map(([node, s]) => [node, s.breaker])),
+      isBusy: (node) => {
+        if (node === undefined || node === "" || settings.perNodeExecCap <= 0) return false
+        const state = nodes.get(node)
+        return state !== undefined && state.breaker._tag !== "Open" && state.inUse >= settings.perNodeExecCap
+      },
+      onSlotFree: (node, wake) => {
+        stateOf(node).waiters.push(wake)
+      }
     })
   })

@@ -22,6 +22,8 @@ export interface WorkQueue<A> {
    * false when the key was already queued at the same or an earlier time.
    */
   readonly add: (key: string, item: A, at?: number) => Effect.Effect<boolean>
+  /** `add`, callable from a callback (outside any fiber). */
+  readonly addUnsafe: (key: string, item: A, at?: number) => boolean
   /** Waits for the next due item; fails with `Done` once the queue is shut down. */
   readonly take: Effect.Effect<{ readonly key: string; readonly item: A }, Cause.Done>
   /** Marks `key` processed; a re-add that came in meanwhile is queued now. */
@@ -105,8 +107,7 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
       }
     }
 
-    const add = (key: string, item: A, at?: number): Effect.Effect<boolean> =>
-      Effect.sync(() => {
+    const addUnsafe = (key: string, item: A, at?: number): boolean => {
         const now = clock.currentTimeMillisUnsafe()
         const due = at ?? now
         const entry = entries.get(key)
@@ -127,7 +128,8 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
             entry.again = { item, at: due }
             return true
         }
-      })
+    }
+    const add = (key: string, item: A, at?: number): Effect.Effect<boolean> => Effect.sync(() => addUnsafe(key, item, at))
 
     /** Moves every due delayed entry to ready; returns the next due time, if any. */
     const promote = (now: number): number | undefined => {
@@ -182,6 +184,7 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
 
     return {
       add,
+      addUnsafe,
       take,
       done,
       depth: () => ({ ready: entries.size - delayedCount - processingCount, delayed: delayedCount, processing: processingCount }),

@@ -173,4 +173,32 @@ describe("engine timing (TestClock)", () => {
       assert.strictEqual((yield* outcomesOf("b-5")).terminateContainers?.kind, "done")
       assert.strictEqual(guard.breakerStates().get("node-b")?._tag, "Closed")
     }).pipe(Effect.provide(engineFor({ execRetries: 0, perNodeExecCap: 4 }))))
+
+  it.effect("a node whose exec slots are all taken never holds a worker: its actions wait for a slot, others go on", () =>
+    Effect.gen(function*() {
+      sim.partition("node-full")
+      const engine = yield* Engine
+      const first = sim.addPod(workflowPod("full-1", { node: "node-full", graceSeconds: 0 }))
+      const second = sim.addPod(workflowPod("full-2", { node: "node-full", graceSeconds: 0 }))
+      const other = sim.addPod(workflowPod("elsewhere", { node: "node-fine", graceSeconds: 0 }))
+      yield* engine.reconcile(first)
+      yield* waitFor(sim, () => execs("full-1").length === 1)
+      yield* engine.reconcile(second)
+      yield* engine.reconcile(other)
+      yield* waitFor(sim, () => execs("elsewhere").length === 1)
+      yield* advance(500)
+      // Two workers, one slot on node-full (held by full-1): the second worker served the healthy pod
+      // at once, and full-2 waits parked
+      // without a single API call.
+      assert.strictEqual((yield* outcomesOf("elsewhere")).terminateContainers?.kind, "done")
+      assert.strictEqual(sim.requestLog.filter((r) => r.name === "full-2").length, 0)
+      yield* advance(29_000)
+      assert.strictEqual(sim.requestLog.filter((r) => r.name === "full-2").length, 0, "still parked at 29.5 s")
+      yield* advance(500)
+      // full-1 timed out at 30 s and freed the slot: full-2 goes now.
+      yield* waitFor(sim, () => execs("full-2").length === 1)
+      const firstOutcome = (yield* outcomesOf("full-1")).terminateContainers!
+      assert.strictEqual(firstOutcome.kind, "failed")
+      sim.heal("node-full")
+    }).pipe(Effect.provide(engineFor({ workers: 2, perNodeExecCap: 1, execRetries: 0 }))))
 })
