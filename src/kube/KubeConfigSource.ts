@@ -23,6 +23,11 @@ export interface KubeConfigInputs {
   readonly env: Readonly<Record<string, string | undefined>>
   /** The service-account folder (token, ca.crt, namespace). */
   readonly serviceAccountDir?: string | undefined
+  /**
+   * Fall back to `~/.kube/config` (default true). The long-running service turns this off, so a
+   * laptop's current context is never cleaned by accident.
+   */
+  readonly homeConfig?: boolean | undefined
 }
 
 /** What was loaded, and from where (logged at startup; never includes credentials). */
@@ -91,12 +96,14 @@ export const loadKubeConfig = (inputs: KubeConfigInputs): Effect.Effect<LoadedKu
   if (env.KUBERNETES_SERVICE_HOST && fs.existsSync(path.join(dir, "token"))) return inCluster(env, dir)
   const home = env.HOME ?? env.USERPROFILE
   const homeConfig = home ? path.join(home, ".kube", "config") : undefined
-  if (homeConfig && fs.existsSync(homeConfig)) return fromFiles([homeConfig], `kubeconfig ${homeConfig}`)
+  const useHome = inputs.homeConfig !== false
+  if (useHome && homeConfig && fs.existsSync(homeConfig)) return fromFiles([homeConfig], `kubeconfig ${homeConfig}`)
   return Effect.fail(
     new KubeConfigError({
       source: "none",
-      message: "no Kubernetes configuration found: pass --kubeconfig, set KUBECONFIG, run in a pod with a " +
-        `service account (${dir}), or create ~/.kube/config. To try pod-cleanup without a cluster, run \`npm run demo\`.`
+      message: "no Kubernetes configuration found: pass --kubeconfig, set KUBECONFIG, or run in a pod with a " +
+        `service account (${dir})${useHome ? ", or create ~/.kube/config" : ""}. ` +
+        "To try pod-cleanup without a cluster, run `npm run demo`."
     })
   )
 }

@@ -71,6 +71,11 @@ export interface RequestLogEntry {
   command?: Array<string>
   /** Date.now() when the request ended; undefined while it is still open. */
   endedAt?: number
+  /**
+   * Who sent it, when the simulator accepts any token (no `token` option): the bearer token
+   * presented, so tests can tell two clients apart. Never set when a token is required.
+   */
+  client?: string
 }
 
 export interface SimStats {
@@ -458,8 +463,9 @@ export class SimCluster {
     })
   }
 
-  #begin(verb: string, resource: string, r: Route): RequestLogEntry {
+  #begin(verb: string, resource: string, r: Route, req: IncomingMessage): RequestLogEntry {
     const key = `${verb} ${resource}`
+    const bearer = this.#token === undefined ? /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] : undefined
     this.#requests[key] = (this.#requests[key] ?? 0) + 1
     const entry: RequestLogEntry = {
       at: Date.now(),
@@ -468,7 +474,8 @@ export class SimCluster {
       ...(r.type === "resource" && r.namespace !== undefined ? { namespace: r.namespace } : {}),
       ...(r.type === "resource" && r.name !== undefined ? { name: r.name } : {}),
       status: 0,
-      aborted: false
+      aborted: false,
+      ...(bearer !== undefined ? { client: bearer } : {})
     }
     this.#log.push(entry)
     if (this.#log.length > this.#requestLogLimit) this.#log.splice(0, this.#log.length - this.#requestLogLimit)
@@ -500,7 +507,7 @@ export class SimCluster {
     const watch = isTrue(query.get("watch"))
     const method = req.method ?? "GET"
     const verb = verbOf(method, r, watch)
-    const entry = this.#begin(verb, resourceOf(r), r)
+    const entry = this.#begin(verb, resourceOf(r), r, req)
     res.on("close", () => {
       entry.status = res.headersSent ? res.statusCode : entry.status
       this.#end(entry, !res.writableFinished)
@@ -641,7 +648,7 @@ export class SimCluster {
     const r = route(url.pathname, { workflowsCrd: this.#workflowsCrd })
     const method = req.method ?? "GET"
     const verb = verbOf(method, r, false)
-    const entry = this.#begin(verb, resourceOf(r), r)
+    const entry = this.#begin(verb, resourceOf(r), r, req)
     const isExec = r.type === "resource" && r.subresource === "exec" && r.namespace !== undefined && r.name !== undefined
     let completed = false
     if (isExec) {

@@ -27,6 +27,8 @@ export interface SeedOptions {
   readonly waitIgnoresSigterm?: boolean
   /** Workflow name prefix. Default "wf". */
   readonly workflowPrefix?: string
+  /** `spec.terminationGracePeriodSeconds` of each pod. Default unset (30 s). */
+  readonly terminationGracePeriodSeconds?: number
 }
 
 export interface SeedResult {
@@ -70,6 +72,9 @@ export const seedWorkflowPods = (sim: SimCluster, options: SeedOptions): SeedRes
           "workflows.argoproj.io/pod-gc-strategy": `${strategy}/${deleteDelay}`
         },
         ...(options.finalizer === true ? { finalizers: ["workflows.argoproj.io/status"] } : {}),
+        ...(options.terminationGracePeriodSeconds !== undefined
+          ? { terminationGracePeriodSeconds: options.terminationGracePeriodSeconds }
+          : {}),
         ownerReferences: [{
           apiVersion: "argoproj.io/v1alpha1",
           kind: "Workflow",

@@ -1,0 +1,143 @@
+/**
+ * `pod-cleanup demo`: the real service against the built-in simulated cluster, over real sockets.
+ * A few hundred finished workflow pods on six nodes; node-4 is partitioned (every exec hangs
+ * half-open) and node-5 is slow. It shows live progress, prints the /metrics URL, and ends on its
+ * own with a per-node summary once every pod is cleaned or accounted for.
+ */
+import { Clock, Context, Duration, Effect, Fiber, Layer, Metric, Scope } from "effect"
+import { HttpServer } from "effect/http"
+import { breakerTransitions, execTimeouts } from "../engine/metrics.ts"
+import { Outcomes } from "../engine/Outcomes.ts"
+import { KubeClient } from "../kube/KubeClient.ts"
+import { loadKubeConfig } from "../kube/KubeConfigSource.ts"
+import type { ServiceConfig } from "../service/Config.ts"
+import { Controller } from "../service/Controller.ts"
+import { podCleanupLayer } from "../service/PodCleanup.ts"
+import { seedWorkflowPods, SimCluster } from "../sim/index.ts"
+import { progressLoop } from "./progress.ts"
+
+export interface DemoOptions {
+  readonly pods: number
+  readonly nodes: number
+  readonly partitioned: string
+  readonly slow: string
+  /** Give up (and say so) after this long. */
+  readonly deadline: Duration.Duration
+}
+
+export const defaultDemoOptions: DemoOptions = {
+  pods: 300,
+  nodes: 6,
+  partitioned: "node-4",
+  slow: "node-5",
+  deadline: Duration.seconds(50)
+}
+
+interface NodeRow {
+  pods: number
+  cleaned: number
+  accounted: number
+}
+
+export const runDemo = (config: ServiceConfig, options: DemoOptions = defaultDemoOptions) =>
+  Effect.gen(function*() {
+    const sim = yield* Effect.acquireRelease(Effect.promise(() => SimCluster.start()), (s) => Effect.promise(() => s.close()))
+    const deleted = seedWorkflowPods(sim, {
+      pods: Math.ceil((options.pods * 2) / 3),
+      nodes: options.nodes,
+      namespace: "argo",
+      podGCStrategy: "OnPodCompletion",
+      workflowPrefix: "etl"
+    })
+    const labelled = seedWorkflowPods(sim, {
+      pods: Math.floor(options.pods / 3),
+      nodes: options.nodes,
+      namespace: "argo",
+      podGCStrategy: "",
+      workflowPrefix: "report"
+    })
+    sim.partition(options.partitioned)
+    sim.faults.exec({ node: options.slow }, { kind: "slow", delayMs: 200 })
+    const seeded = [...deleted.pods, ...labelled.pods].map((p) => ({
+      name: p.metadata!.name!,
+      node: p.spec!.nodeName!,
+      deletes: p.metadata!.name!.startsWith("etl")
+    }))
+
+    const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
+    const scope = yield* Scope.Scope
+    const services = yield* Layer.buildWithScope(
+      podCleanupLayer(config).pipe(Layer.provide(KubeClient.fromLoaded(loaded))),
+      scope
+    )
+    const outcomes = Context.get(services, Outcomes)
+    const controller = Context.get(services, Controller)
+    const address = Context.get(services, HttpServer.HttpServer).address
+    const port = address._tag === "UnixPathAddress" ? 0 : address.port
+    process.stderr.write(
+      `pod-cleanup demo: ${seeded.length} finished workflow pods on ${options.nodes} nodes; ` +
+        `${options.partitioned} is partitioned (execs hang half-open), ${options.slow} is slow.\n` +
+        `simulated API server: ${sim.url}\nmetrics while it runs: http://127.0.0.1:${port}/metrics\n` +
+        `exec timeout ${Duration.format(config.engine.execTimeout)}, ${config.engine.workers} workers\n\n`
+    )
+
+    const tally = () => {
+      const rows = new Map<string, NodeRow>()
+      for (const pod of seeded) {
+        const row = rows.get(pod.node) ?? { pods: 0, cleaned: 0, accounted: 0 }
+        rows.set(pod.node, row)
+        row.pods++
+        const live = sim.getPod("argo", pod.name)
+        const cleaned = pod.deletes ? live === undefined : live?.metadata?.labels?.["workflows.argoproj.io/completed"] === "true"
+        if (cleaned) row.cleaned++
+        const recorded = outcomes.forPod("argo", pod.name).some((o) => o.action === "terminateContainers" && o.kind !== "done")
+        if (cleaned || recorded) row.accounted++
+      }
+      return rows
+    }
+    const start = yield* Clock.currentTimeMillis
+    const progress = yield* Effect.forkChild(progressLoop(() => {
+      const rows = [...tally().values()]
+      const total = rows.reduce((n, r) => n + r.pods, 0)
+      const cleaned = rows.reduce((n, r) => n + r.cleaned, 0)
+      const c = outcomes.counts()
+      const s = controller.status()
+      return `cleaned ${cleaned}/${total} pods | actions done ${c.done} skipped ${c.skipped} failed ${c.failed} | ` +
+        `queue ${s.queue ? s.queue.ready + s.queue.processing : 0} running/ready, ${s.queue?.delayed ?? 0} delayed`
+    }, { interval: Duration.millis(500) }))
+
+    const finished = () => [...tally().values()].every((r) => r.accounted === r.pods)
+    const completed = yield* Effect.gen(function*() {
+      while (!finished()) yield* Effect.sleep("200 millis")
+      return true
+    }).pipe(Effect.timeoutOrElse({ duration: options.deadline, orElse: () => Effect.succeed(false) }))
+    yield* Fiber.interrupt(progress)
+    const elapsed = (yield* Clock.currentTimeMillis) - start
+
+    const rows = tally()
+    const lines: Array<string> = [
+      "",
+      `${completed ? "done" : "stopped at the deadline"} in ${(elapsed / 1000).toFixed(1)} s`,
+      "",
+      "NODE     PODS  CLEANED  EXEC-TIMEOUTS  BREAKER-OPENINGS  NOTE"
+    ]
+    for (const [node, row] of [...rows].sort(([a], [b]) => a.localeCompare(b))) {
+      let timeouts = 0
+      for (const phase of ["handshake", "stream"]) {
+        timeouts += (yield* Metric.value(Metric.withAttributes(execTimeouts, { phase, node }))).count
+      }
+      const openings = (yield* Metric.value(Metric.withAttributes(breakerTransitions, { node, transition: "opened" }))).count +
+        (yield* Metric.value(Metric.withAttributes(breakerTransitions, { node, transition: "reopened" }))).count
+      const note = node === options.partitioned ? "partitioned: every pod has a recorded reason" : node === options.slow ? "slow exec" : ""
+      lines.push(
+        `${node.padEnd(8)} ${String(row.pods).padStart(4)}  ${String(row.cleaned).padStart(7)}  ${String(timeouts).padStart(13)}  ${
+          String(openings).padStart(16)
+        }  ${note}`
+      )
+    }
+    const c = outcomes.counts()
+    lines.push("", `actions: ${c.done} done, ${c.skipped} skipped, ${c.failed} failed; open exec sockets: ${sim.stats().execOpen}`)
+    process.stdout.write(lines.join("\n") + "\n")
+    const healthyCleaned = [...rows].every(([node, r]) => node === options.partitioned || r.cleaned === r.pods)
+    return { completed, healthyCleaned, elapsedMs: elapsed }
+  })

@@ -1,0 +1,74 @@
+/**
+ * pod-cleanup as one Layer: give it a `KubeClient` and a `ServiceConfig`, get the running
+ * controller (informers, leader election, engine while leading), its ledger and node guard, and,
+ * unless `http: false`, the health and metrics endpoints. This is what `pod-cleanup run` launches
+ * and what another Effect app adds with one `Layer.provide`.
+ */
+import { Effect, Layer } from "effect"
+import { ApiRateLimiter } from "../engine/ApiRateLimiter.ts"
+import { EngineConfig } from "../engine/EngineSettings.ts"
+import { NodeGuard } from "../engine/NodeGuard.ts"
+import { Outcomes } from "../engine/Outcomes.ts"
+import { PodApi } from "../kube/PodApi.ts"
+import { PodExec } from "../kube/PodExec.ts"
+import type { ServiceConfig } from "./Config.ts"
+import { Controller } from "./Controller.ts"
+import { httpServerLayer } from "./HttpServer.ts"
+import { LeaderElection } from "./LeaderElection.ts"
+
+export interface PodCleanupLayerOptions {
+  /** The namespace the lease lives in when the config names none (the service account's). */
+  readonly defaultLeaseNamespace?: string | undefined
+}
+
+/** Leader election turned off: this instance always leads (one replica, or embedded). */
+export const alwaysLeader: Layer.Layer<LeaderElection> = Layer.succeed(
+  LeaderElection,
+  LeaderElection.of({
+    run: (whileLeader) => Effect.andThen(whileLeader, Effect.never),
+    isLeader: () => true,
+    holder: () => undefined
+  })
+)
+
+/**
+ * The controller with everything it needs but the `KubeClient`, without HTTP endpoints: what an
+ * embedding app adds (it usually has its own HTTP server; `/metrics` data is in the global
+ * metric registry either way).
+ */
+export const podCleanupCoreLayer = (config: ServiceConfig, options: PodCleanupLayerOptions = {}) => {
+  const engine = config.engine
+  const election = config.leaderElection
+  const leadership = election.enabled
+    ? LeaderElection.layer({
+      leaseName: election.leaseName,
+      leaseNamespace: election.leaseNamespace ?? options.defaultLeaseNamespace ?? "default",
+      identity: election.identity ?? `pod-cleanup-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      leaseDuration: election.leaseDuration,
+      renewDeadline: election.renewDeadline,
+      retryPeriod: election.retryPeriod
+    })
+    : alwaysLeader
+  const base = Layer.mergeAll(
+    EngineConfig.layer(engine),
+    Outcomes.layer,
+    NodeGuard.layerWith({
+      perNodeExecCap: engine.perNodeExecCap,
+      breakerThreshold: engine.breakerThreshold,
+      breakerCooldown: engine.breakerCooldown
+    }),
+    ApiRateLimiter.layerWith(engine.apiQps, engine.apiBurst),
+    PodApi.layer,
+    PodExec.layerWith({ timeout: engine.execTimeout }),
+    leadership
+  )
+  return Controller.layer({
+    namespaces: config.namespaces,
+    labelSelector: config.labelSelector,
+    shutdownGrace: config.shutdownGrace
+  }).pipe(Layer.provideMerge(base))
+}
+
+/** The service as `pod-cleanup run` launches it: the core plus /healthz, /readyz and /metrics. */
+export const podCleanupLayer = (config: ServiceConfig, options: PodCleanupLayerOptions = {}) =>
+  httpServerLayer(config.httpPort).pipe(Layer.provideMerge(podCleanupCoreLayer(config, options)))

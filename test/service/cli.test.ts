@@ -1,0 +1,162 @@
+/**
+ * The command line as a user runs it: real child processes of `node src/main.ts`, talking to the
+ * simulated cluster over real sockets.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
+
+const main = path.resolve(import.meta.dirname, "../../src/main.ts")
+let sim: SimCluster
+let home: string
+beforeAll(async () => {
+  sim = await SimCluster.start()
+  home = fs.mkdtempSync(path.join(os.tmpdir(), "pod-cleanup-home-"))
+})
+afterAll(async () => {
+  await sim?.close()
+  fs.rmSync(home, { recursive: true, force: true })
+})
+
+interface Run {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A clean environment: nothing from the developer's shell or cluster leaks in. */
+const baseEnv = () => ({ PATH: process.env.PATH ?? "", HOME: home, POD_CLEANUP_LOG_FORMAT: "json" })
+
+const start = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  spawn(process.execPath, [main, ...args], { env, stdio: ["ignore", "pipe", "pipe"] })
+
+const finish = (child: ChildProcess, timeoutMs = 30_000): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (d) => (stdout += d))
+    child.stderr!.on("data", (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`timed out; stderr so far:\n${stderr}`))
+    }, timeoutMs)
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer)
+      // Let the pipes drain.
+      setTimeout(() => resolve({ code, signal, stdout, stderr }), 50)
+    })
+  })
+
+const run = (args: ReadonlyArray<string>, env: Record<string, string> = baseEnv(), timeoutMs?: number) =>
+  finish(start(args, env), timeoutMs)
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
+
+describe("pod-cleanup command line", () => {
+  it("bad configuration exits 2 naming every bad setting, its value and the expected form", async () => {
+    const result = await run(["run", "--exec-timeout", "30", "--workers=zero", "--exect-timeout=1s"], {
+      ...baseEnv(),
+      POD_CLEANUP_BREAKER_COOLDOWN: "soon"
+    })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`POD_CLEANUP_EXEC_TIMEOUT (--exec-timeout) = "30": expected a duration such as 30s, 1m30s or 500ms`)
+    expect(result.stderr).toContain(`POD_CLEANUP_WORKERS (--workers) = "zero"`)
+    expect(result.stderr).toContain(`POD_CLEANUP_BREAKER_COOLDOWN (--breaker-cooldown) = "soon"`)
+    expect(result.stderr).toContain("--exect-timeout: unknown flag (did you mean --exec-timeout?)")
+  })
+
+  it("run without in-cluster config or KUBECONFIG exits 2 and points at the demo", async () => {
+    fs.mkdirSync(path.join(home, ".kube"), { recursive: true })
+    fs.writeFileSync(path.join(home, ".kube", "config"), fs.readFileSync(sim.writeKubeconfig()))
+    const result = await run(["run"], { ...baseEnv(), POD_CLEANUP_SERVICE_ACCOUNT_DIR: path.join(home, "no-sa") })
+    fs.rmSync(path.join(home, ".kube"), { recursive: true, force: true })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("npm run demo")
+    expect(result.stderr).not.toContain(".kube/config") // a laptop's current context is never used by run
+  })
+
+  it("--help on each command", async () => {
+    for (const command of ["run", "once", "demo"]) {
+      const result = await run([command, "--help"])
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain("--exec-timeout")
+    }
+    const once = await run(["once", "--help"])
+    expect(once.stdout).toContain("--dry-run")
+  })
+
+  it("once --dry-run prints the plan and changes nothing", async () => {
+    seedWorkflowPods(sim, { pods: 6, nodes: 2, namespace: "dry", podGCStrategy: "OnPodCompletion" })
+    const before = JSON.stringify(sim.listPods().filter((p) => p.metadata?.namespace === "dry"))
+    const from = sim.requestLog.length
+    const result = await run(["once", "--dry-run", "--namespaces", "dry"], { ...baseEnv(), KUBECONFIG: sim.writeKubeconfig() })
+    expect(result.code).toBe(0)
+    expect(result.stdout.split("\n")[0]).toMatch(/^NAMESPACE\s+POD\s+ACTION\s+OUTCOME\s+REASON/)
+    expect(result.stdout.match(/terminateContainers\s+planned/g)?.length).toBe(6)
+    const writes = sim.requestLog.slice(from).filter((r) => ["patch", "delete", "exec", "create", "update"].includes(r.verb))
+    expect(writes).toEqual([])
+    expect(JSON.stringify(sim.listPods().filter((p) => p.metadata?.namespace === "dry"))).toBe(before)
+  })
+
+  it("once cleans, prints JSON outcomes, and exits non-zero when an action failed", async () => {
+    seedWorkflowPods(sim, { pods: 4, nodes: 2, namespace: "real", podGCStrategy: "OnPodCompletion" })
+    const ok = await run(["once", "--output", "json", "--namespaces", "real"], { ...baseEnv(), KUBECONFIG: sim.writeKubeconfig() })
+    expect(ok.code).toBe(0)
+    const rows = JSON.parse(ok.stdout) as Array<{ pod: string; action: string; outcome: string }>
+    expect(rows.filter((r) => r.action === "terminateContainers" && r.outcome === "done").length).toBe(4)
+    expect(rows.every((r) => r.outcome !== "failed")).toBe(true)
+
+    seedWorkflowPods(sim, { pods: 2, nodes: 1, namespace: "denied", podGCStrategy: "OnPodCompletion", terminationGracePeriodSeconds: 1 })
+    sim.faults.exec({ namespace: "denied" }, { kind: "reject", code: 403, message: "pods/exec is forbidden" })
+    const denied = await run(["once", "--output", "json", "--namespaces", "denied"], { ...baseEnv(), KUBECONFIG: sim.writeKubeconfig() })
+    sim.faults.clear()
+    expect(denied.code).toBe(1)
+    expect((JSON.parse(denied.stdout) as Array<{ outcome: string }>).some((r) => r.outcome === "failed")).toBe(true)
+  })
+
+  it("run: ready, then SIGTERM exits 0 with every socket closed", async () => {
+    seedWorkflowPods(sim, { pods: 10, nodes: 2, namespace: "sig", podGCStrategy: "OnPodCompletion" })
+    const port = await freePort()
+    const child = start(["run", "--http-port", String(port), "--no-leader-elect", "--namespaces", "sig"], {
+      ...baseEnv(),
+      KUBECONFIG: sim.writeKubeconfig()
+    })
+    const done = finish(child)
+    await sim.waitFor(() => sim.stats().watchOpen >= 2, 15_000)
+    let ready = 0
+    for (let i = 0; i < 100 && ready !== 200; i++) {
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)
+      if (ready !== 200) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(ready).toBe(200)
+    child.kill("SIGTERM")
+    const result = await done
+    expect(result.code).toBe(0)
+    await sim.waitFor(() => sim.stats().watchOpen === 0 && sim.stats().execOpen === 0, 5_000)
+    expect(result.stderr).toContain("pod-cleanup starting")
+  })
+
+  it("demo finishes on its own with every pod on a healthy node cleaned", async () => {
+    const result = await run(["demo"], baseEnv(), 90_000)
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^done in \d+\.\d s$/m)
+    const rows = result.stdout.split("\n").filter((l) => /^node-\d/.test(l)).map((l) => l.trim().split(/\s+/))
+    expect(rows.length).toBe(6)
+    for (const [node, pods, cleaned] of rows) {
+      if (node === "node-4") expect(cleaned).toBe("0")
+      else expect(cleaned).toBe(pods)
+    }
+    expect(result.stdout).toContain("open exec sockets: 0")
+  }, 120_000)
+})

@@ -1,0 +1,120 @@
+/**
+ * The list+watch loop against the simulated cluster: drops, silent watches, clean ends and 410s
+ * never lose a pod, and the cache always converges to the server's state.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Metric } from "effect"
+import { watchRestarts } from "../../src/engine/metrics.ts"
+import { afterAll, beforeAll } from "vitest"
+import { PodApi } from "../../src/kube/PodApi.ts"
+import { makeInformer } from "../../src/service/informer.ts"
+import { objectKey, podListWatch } from "../../src/service/sources.ts"
+import { SimCluster } from "../../src/sim/index.ts"
+import { kubeLayer, runningPod, waitFor } from "../support/sim.ts"
+
+let sim: SimCluster
+beforeAll(async () => {
+  sim = await SimCluster.start()
+})
+afterAll(async () => {
+  await sim?.close()
+})
+
+const serverKeys = (namespace: string) =>
+  new Set(sim.listPods().filter((p) => p.metadata?.namespace === namespace).map((p) => objectKey(p)))
+
+describe("informer", () => {
+  it.live("converges through a dropped watch, a clean end, a silent watch and a 410", () =>
+    Effect.gen(function*() {
+      const ns = "inf"
+      for (let i = 0; i < 10; i++) sim.addPod(runningPod(`before-${i}`, { namespace: ns }))
+      const pods = yield* PodApi
+      const upserts = new Set<string>()
+      const deletes = new Set<string>()
+      const informer = makeInformer({
+        resource: "pods",
+        ...podListWatch(pods, ns, ""),
+        keyOf: objectKey,
+        onUpsert: (pod) => Effect.sync(() => void upserts.add(objectKey(pod))),
+        onDelete: (pod) => Effect.sync(() => void deletes.add(objectKey(pod))),
+        silenceLimit: Duration.millis(400),
+        backoffBase: Duration.millis(20),
+        backoffMax: Duration.millis(100),
+        pageSize: 3
+      })
+      const cacheKeys = () => new Set([...informer.cache.values()].map((p) => objectKey(p)))
+      const converged = () => {
+        const a = cacheKeys()
+        const b = serverKeys(ns)
+        return a.size === b.size && [...a].every((k) => b.has(k))
+      }
+      yield* Effect.forkScoped(informer.run)
+      yield* waitFor(sim, () => informer.cache.synced() && informer.cache.size() === 10)
+      yield* waitFor(sim, () => sim.stats().watchOpen >= 1)
+
+      sim.addPod(runningPod("live-1", { namespace: ns }))
+      yield* waitFor(sim, () => upserts.has(`${ns}/live-1`))
+
+      // Dropped connection: resumes from the last resourceVersion, nothing in between is lost.
+      sim.faults.watch({ kind: "drop" }, { resource: "pods", namespace: ns })
+      sim.addPod(runningPod("after-drop", { namespace: ns }))
+      yield* waitFor(sim, () => upserts.has(`${ns}/after-drop`))
+
+      // Clean end of the response: resumes as well.
+      sim.faults.watch({ kind: "end" }, { resource: "pods", namespace: ns })
+      sim.addPod(runningPod("after-end", { namespace: ns }))
+      yield* waitFor(sim, () => upserts.has(`${ns}/after-end`))
+
+      // Silent watch: the server keeps the connection but sends nothing; restarted past the limit.
+      sim.faults.watch({ kind: "silent" }, { resource: "pods", namespace: ns })
+      sim.addPod(runningPod("during-silence", { namespace: ns }))
+      yield* waitFor(sim, () => upserts.has(`${ns}/during-silence`), 5000)
+
+      // 410: the watch is expired; the loop lists again and reconciles deletions it missed.
+      sim.faults.watch({ kind: "gone" }, { resource: "pods", namespace: ns, next: 1 })
+      sim.faults.watch({ kind: "drop" }, { resource: "pods", namespace: ns })
+      sim.addPod(runningPod("after-gone", { namespace: ns }))
+      yield* waitFor(sim, () => upserts.has(`${ns}/after-gone`), 5000)
+
+      yield* waitFor(sim, converged, 5000)
+      assert.isTrue(converged())
+      for (const reason of ["error", "closed", "silent", "expired"]) {
+        const restarts = yield* Metric.value(Metric.withAttributes(watchRestarts, { resource: "pods", reason }))
+        assert.isAtLeast(restarts.count, 1, `a watch restart for reason ${reason}`)
+      }
+    }).pipe(Effect.provide(kubeLayer(sim))))
+
+  it.live("a relist after 410 reports pods deleted while the watch was down", () =>
+    Effect.gen(function*() {
+      // A short event history, so a watch resumed after a gap is answered with 410.
+      const small = yield* Effect.promise(() => SimCluster.start({ historyLimit: 5 }))
+      yield* Effect.addFinalizer(() => Effect.promise(() => small.close()))
+      const ns = "inf-del"
+      for (let i = 0; i < 5; i++) small.addPod(runningPod(`d-${i}`, { namespace: ns }))
+      const deletes = new Set<string>()
+      const informer = yield* PodApi.useSync((pods) =>
+        makeInformer({
+          resource: "pods",
+          ...podListWatch(pods, ns, ""),
+          keyOf: objectKey,
+          onUpsert: () => Effect.void,
+          onDelete: (pod) => Effect.sync(() => void deletes.add(objectKey(pod))),
+          // A long backoff after the drop leaves time to change the cluster behind its back.
+          backoffBase: Duration.millis(1500)
+        })
+      ).pipe(Effect.provide(kubeLayer(small)))
+      yield* Effect.forkScoped(informer.run)
+      yield* waitFor(small, () => informer.cache.synced() && small.stats().watchOpen >= 1)
+      small.faults.watch({ kind: "drop" }, { resource: "pods", namespace: ns })
+      yield* waitFor(small, () => small.stats().watchOpen === 0)
+      small.updatePod(ns, "d-0", (p) => {
+        p.metadata = { ...p.metadata, finalizers: [] }
+      })
+      yield* Effect.promise(() => fetch(`${small.url}/api/v1/namespaces/${ns}/pods/d-0`, { method: "DELETE" }).then((r) => r.text()))
+      for (let i = 0; i < 20; i++) small.addPod(runningPod(`churn-${i}`, { namespace: ns }))
+      yield* waitFor(small, () => deletes.has(`${ns}/d-0`), 5000)
+      yield* waitFor(small, () => informer.cache.size() === 24, 5000)
+      assert.isUndefined(informer.cache.get(`${ns}/d-0`))
+      assert.isTrue((small.requestLog.filter((r) => r.verb === "list").length) >= 2, "listed again after the 410")
+    }))
+})

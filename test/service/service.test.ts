@@ -1,0 +1,81 @@
+/**
+ * The service in-process against the simulated cluster: it watches, decides and cleans on its
+ * own (level-based), serves /healthz, /readyz and /metrics, and keeps cleaning through watch faults.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Context, Effect, Layer, Result } from "effect"
+import { HttpServer } from "effect/http"
+import { afterAll, beforeAll } from "vitest"
+import { KubeClient } from "../../src/kube/KubeClient.ts"
+import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
+import { parseConfig } from "../../src/service/Config.ts"
+import { Controller } from "../../src/service/Controller.ts"
+import { podCleanupLayer } from "../../src/service/PodCleanup.ts"
+import { seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
+import { waitFor } from "../support/sim.ts"
+
+let sim: SimCluster
+beforeAll(async () => {
+  sim = await SimCluster.start()
+})
+afterAll(async () => {
+  await sim?.close()
+})
+
+const get = (port: number, path: string) =>
+  Effect.promise(async () => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`)
+    return { status: res.status, body: await res.text() }
+  })
+
+describe("the service", () => {
+  it.live("cleans what its watch shows, serves health and readiness, and exposes every metric", () =>
+    Effect.gen(function*() {
+      const seeded = seedWorkflowPods(sim, { pods: 40, nodes: 4, namespace: "svc", podGCStrategy: "OnPodCompletion" })
+      sim.partition("node-3")
+      // One retry and one watch restart, so those metrics have something to show.
+      sim.faults.api({ verb: "delete", namespace: "svc" }, { kind: "status", code: 503 }, { times: 1 })
+      const config = parseConfig(["--http-port", "0", "--no-leader-elect", "--exec-timeout", "1s", "--namespaces", "svc"], {})
+      assert.isTrue(Result.isSuccess(config))
+      if (!Result.isSuccess(config)) return
+      const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
+      const services = yield* Layer.build(podCleanupLayer(config.success).pipe(Layer.provide(KubeClient.fromLoaded(loaded))))
+      const address = Context.get(services, HttpServer.HttpServer).address
+      const port = address._tag === "UnixPathAddress" ? 0 : address.port
+      const controller = Context.get(services, Controller)
+
+      yield* waitFor(sim, () => controller.status().synced)
+      const ready = yield* get(port, "/readyz")
+      assert.strictEqual(ready.status, 200)
+      assert.strictEqual(JSON.parse(ready.body).ready, true)
+      const health = yield* get(port, "/healthz")
+      assert.strictEqual(health.status, 200)
+      assert.deepStrictEqual(JSON.parse(health.body), { alive: true, leader: true, detail: [] })
+
+      // Level-based: nobody told the service about these pods; its watch and policy did.
+      const healthy = seeded.pods.filter((p) => p.spec?.nodeName !== "node-3").map((p) => p.metadata!.name!)
+      yield* waitFor(sim, () => healthy.every((name) => sim.getPod("svc", name) === undefined), 15_000)
+      sim.faults.watch({ kind: "drop" }, { resource: "pods", namespace: "svc" })
+      yield* waitFor(sim, () => sim.stats().watchOpen >= 2, 5_000)
+      yield* waitFor(sim, () => (controller.engine()?.depth().processing ?? 1) === 0, 10_000)
+
+      const metrics = yield* get(port, "/metrics")
+      assert.strictEqual(metrics.status, 200)
+      for (
+        const line of [
+          `pod_cleanup_actions_total{action="deletePod",outcome="done"}`,
+          `pod_cleanup_actions_total{action="terminateContainers",outcome="done"}`,
+          `pod_cleanup_exec_duration_seconds_bucket{`,
+          `pod_cleanup_exec_timeouts_total{phase="stream",node="node-3"}`,
+          `pod_cleanup_retries_total{action="deletePod",reason="KubeTransientError"}`,
+          `pod_cleanup_queue_depth{state="delayed"}`,
+          `pod_cleanup_longest_running_action_seconds`,
+          `pod_cleanup_workers_busy`,
+          `pod_cleanup_node_breaker_state{node="node-3"}`,
+          `pod_cleanup_watch_restarts_total{resource="pods",reason="error"}`
+        ]
+      ) assert.include(metrics.body, line)
+      assert.match(metrics.body, /pod_cleanup_node_breaker_transitions_total\{node="node-3",transition="opened"\} 1/)
+      sim.heal("node-3")
+    }))
+})
