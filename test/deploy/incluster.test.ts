@@ -1,0 +1,106 @@
+/**
+ * The in-cluster start path, the way the container runs it: the Dockerfile's ENTRYPOINT + CMD,
+ * with KUBERNETES_SERVICE_HOST/PORT and a service-account folder (token, ca.crt, namespace)
+ * pointing at the HTTPS simulated cluster. The API calls it makes are checked against the RBAC
+ * permissions the manifests grant.
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { requiredPermissions } from "../../src/service/permissions.ts"
+import { seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
+
+const root = path.resolve(import.meta.dirname, "../..")
+const TOKEN = "in-cluster-service-account-token"
+let sim: SimCluster
+let sa: string
+beforeAll(async () => {
+  sim = await SimCluster.start({ tls: true, token: TOKEN })
+  sa = fs.mkdtempSync(path.join(os.tmpdir(), "pod-cleanup-sa-"))
+  fs.writeFileSync(path.join(sa, "token"), TOKEN)
+  fs.writeFileSync(path.join(sa, "ca.crt"), sim.caPem!)
+  fs.writeFileSync(path.join(sa, "namespace"), "pod-cleanup-system")
+})
+afterAll(async () => {
+  await sim?.close()
+  fs.rmSync(sa, { recursive: true, force: true })
+})
+
+/** ENTRYPOINT and CMD of the runtime stage, in exec form. */
+const containerCommand = (): Array<string> => {
+  const dockerfile = fs.readFileSync(path.join(root, "Dockerfile"), "utf8")
+  const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as Array<string>
+  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as Array<string>
+  return [...entry, ...cmd]
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
+
+/** The RBAC (resource, verb) a logged request needs. WebSocket exec is a GET upgrade: get and create. */
+const rbacOf = (verb: string, resource: string): Array<[string, string]> => {
+  const group = resource === "leases" ? "coordination.k8s.io" : resource.startsWith("workflows") ? "argoproj.io" : ""
+  const plain = resource.replace(/\.argoproj\.io$/, "")
+  if (verb === "exec") return [[`${group}/pods/exec`, "get"], [`${group}/pods/exec`, "create"]]
+  return [[`${group}/${plain}`, verb]]
+}
+
+describe("in-cluster start, as the container runs it", () => {
+  it("authenticates with the service account over HTTPS, cleans, serves probes, exits 0 on SIGTERM", async () => {
+    const seeded = seedWorkflowPods(sim, { pods: 10, nodes: 2, namespace: "argo", podGCStrategy: "OnPodCompletion" })
+    const url = new URL(sim.url)
+    const port = await freePort()
+    const [command, ...args] = containerCommand()
+    expect(command).toBe("node")
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: sa,
+        KUBERNETES_SERVICE_HOST: url.hostname,
+        KUBERNETES_SERVICE_PORT: url.port,
+        POD_CLEANUP_SERVICE_ACCOUNT_DIR: sa,
+        POD_CLEANUP_HTTP_PORT: String(port),
+        POD_NAME: "pod-cleanup-7d9f-abcde",
+        POD_CLEANUP_LOG_FORMAT: "json"
+      },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    try {
+      await sim.waitFor(() => seeded.pods.every((p) => sim.getPod("argo", p.metadata!.name!) === undefined), 20_000)
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
+      expect(ready.status).toBe(200)
+      const live = await fetch(`http://127.0.0.1:${port}/healthz`)
+      expect(await live.json()).toMatchObject({ alive: true, leader: true })
+    } finally {
+      child.kill("SIGTERM")
+    }
+    expect(await exited).toBe(0)
+    expect(stderr).toContain("in-cluster service account")
+    expect(stderr).not.toContain(TOKEN)
+
+    // Leader election ran in the service account's namespace, and the lease was released on the way out.
+    const leaseCalls = sim.requestLog.filter((r) => r.resource === "leases")
+    expect(leaseCalls.every((r) => r.namespace === "pod-cleanup-system")).toBe(true)
+    expect(leaseCalls.at(-1)?.verb).toBe("update")
+
+    // Every request the run made is one the RBAC rules grant.
+    const granted = new Set(requiredPermissions.flatMap((p) => p.verbs.map((v) => `${p.apiGroup}/${p.resource} ${v}`)))
+    const used = new Set(sim.requestLog.flatMap((r) => rbacOf(r.verb, r.resource)).map(([res, verb]) => `${res} ${verb}`))
+    for (const permission of used) expect(granted).toContain(permission)
+    for (const needed of ["/pods list", "/pods watch", "/pods get", "/pods delete", "/pods/exec create", "coordination.k8s.io/leases create"]) {
+      expect(used).toContain(needed)
+    }
+  }, 60_000)
+})
