@@ -6,10 +6,10 @@
  * scope interrupts the workers (their sockets close with their scopes) and records every action
  * that did not run as skipped.
  */
-import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Metric, Result, Scope } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Metric, Result, Scope, Stream } from "effect"
 import { actionKey, type ActionRequest } from "../domain/Action.ts"
 import { LabelKeyWorkflow } from "../domain/argo.ts"
-import { decodePod, type Pod } from "../domain/Pod.ts"
+import { decodePod, type Pod, runningContainers } from "../domain/Pod.ts"
 import { decide, type Decision } from "../domain/policy.ts"
 import { PodApi } from "../kube/PodApi.ts"
 import { ActionRunner, type QueuedAction } from "./ActionRunner.ts"
@@ -26,6 +26,12 @@ export interface EngineOptions {
    * (label or delete). The one-shot pass needs this; the service reconciles from its watch.
    */
   readonly reconcileAfterKill: boolean
+  /**
+   * After SIGTERM, watch the pod and bring its SIGKILL step forward as soon as nothing runs in it
+   * any more, instead of waiting out the grace period. The one-shot pass needs this (it has no
+   * watch of its own); the service learns the same from its pod watch.
+   */
+  readonly advanceKillOnStop?: boolean | undefined
 }
 
 export interface PlanResult {
@@ -70,6 +76,7 @@ export const makeEngine = (options: EngineOptions) =>
     const guard = yield* NodeGuard
     const clock = yield* Clock.Clock
     const queue = yield* makeWorkQueue<QueuedAction>()
+    const scope = yield* Scope.Scope
     const running = new Map<number, { readonly key: string; readonly since: number; readonly item: QueuedAction }>()
     let idleWaiters: Array<Deferred.Deferred<void>> = []
     const reconciles = new Map<string, number>()
@@ -161,6 +168,24 @@ export const makeEngine = (options: EngineOptions) =>
         if (Result.isSuccess(live)) yield* reconcile(live.success)
       })
 
+    /** Moves the pod's pending SIGKILL step to now once the pod shows no running container. */
+    const advanceWhenStopped = (request: ActionRequest, grace: Duration.Duration, node: string | undefined) =>
+      pods.watch({ namespace: request.namespace, fieldSelector: `metadata.name=${request.pod}` }).pipe(
+        Stream.filter((event) => {
+          if (event.type === "DELETED") return true
+          if (event.type === "BOOKMARK") return false
+          const decoded = decodePod(event.object)
+          return Result.isSuccess(decoded) && runningContainers(decoded.success).length === 0
+        }),
+        Stream.take(1),
+        Stream.runDrain,
+        Effect.andThen(Effect.sync(() => {
+          queue.addUnsafe(actionKey(request), { request, attempt: 1, node }, clock.currentTimeMillisUnsafe())
+        })),
+        Effect.timeout(grace),
+        Effect.ignore
+      )
+
     const record = (item: QueuedAction, key: string, kind: Outcome["kind"], reason: string, node?: string) =>
       outcomes.record({
         key,
@@ -198,7 +223,12 @@ export const makeEngine = (options: EngineOptions) =>
               )
             )
           )
-          for (const followUp of result.followUps) yield* submit(followUp.request, followUp.delay, result.node)
+          for (const followUp of result.followUps) {
+            yield* submit(followUp.request, followUp.delay, result.node)
+            if (options.advanceKillOnStop && followUp.request.action === "killContainers") {
+              yield* Effect.forkIn(advanceWhenStopped(followUp.request, followUp.delay, result.node), scope)
+            }
+          }
           if (result._tag === "Requeue" && result.busyNode !== undefined) {
             park(key, { ...item, node: result.busyNode }, result.busyNode)
           } else if (result._tag === "Requeue") {
@@ -237,7 +267,6 @@ export const makeEngine = (options: EngineOptions) =>
       })
     )
 
-    const scope = yield* Scope.Scope
     const fibers = yield* Effect.forEach(
       Array.from({ length: Math.max(1, settings.workers) }, (_, i) => i),
       (i) => Effect.forkIn(worker(i), scope)
