@@ -232,11 +232,42 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               followUps
             )
           }
+          // SIGKILL is the last signal: while its node's breaker is open it waits for the cooldown
+          // (twice at most) instead of giving up, so a node that recovers still gets its pods killed.
+          if (open.length > 0 && signal === "SIGKILL" && queued.attempt <= 2) {
+            return {
+              _tag: "Requeue",
+              reason: `${open[0]!.error.message}: SIGKILL waits for the breaker's cooldown`,
+              after: Duration.millis(open[0]!.error.retryInMs),
+              node,
+              followUps
+            } as const
+          }
           if (open.length > 0) {
             return finished("skipped", `${open[0]!.error.message}: ${signal} not sent to ${names(open)}`, node, followUps)
           }
           if (failed.length > 0) return finished("failed", failed.map((f) => f.detail).join("; "), node, followUps)
           const gone = of("AlreadyGone")
+          // "No such process" from a SIGKILL is not proof: read the pod again shortly (the next
+          // attempt ends "no container is running" once the kubelet reports it), and say so if it
+          // still runs after three tries.
+          if (signal === "SIGKILL" && gone.length > 0) {
+            if (queued.attempt < 3) {
+              return {
+                _tag: "Requeue",
+                reason: `SIGKILL found no process in ${names(gone)}; checking the pod again`,
+                after: Duration.seconds(1),
+                node,
+                followUps
+              } as const
+            }
+            return finished(
+              "failed",
+              `containers still reported running after ${queued.attempt} SIGKILL attempts: ${gone.map((g) => `${g.container} ${g.detail}`).join(", ")}`,
+              node,
+              followUps
+            )
+          }
           const goneNote = gone.length > 0 ? ` (already stopped: ${gone.map((g) => `${g.container} ${g.detail}`).join(", ")})` : ""
           return finished("done", `${signal} sent to ${names(of("Signalled")) || "none"}${goneNote}`, node, followUps)
         })

@@ -108,8 +108,9 @@ const makeController = (settings: ControllerSettings) =>
         const informer = workflowInformers.find((_, i) => namespaces[i] === undefined || namespaces[i] === namespace)
         const raw = informer?.cache.get(key)
         if (raw !== undefined) return Effect.succeed(workflowView(raw, clock.currentTimeMillisUnsafe()))
-        // Gone only once the cache has listed; before that, ask the API server.
-        if (informer?.cache.synced()) return Effect.succeed(undefined)
+        // Not in the cache is not "gone": the cache lags behind while its watch is slow, silent or
+        // reconnecting, and a pod can be seen before its workflow. Only the API server can say the
+        // workflow is gone (404 → undefined); a failure stays a failure (WorkflowSource's contract).
         return apiWorkflows.lookup(namespace, name)
       }
     })

@@ -184,6 +184,7 @@ export class SimCluster {
   #execTotal = 0
   #aborted = 0
   #closing: Promise<void> | undefined
+  #restarting: Promise<void> | undefined
 
   private constructor(server: Server, url: string, options: SimClusterOptions, caPem: string | undefined) {
     this.#server = server
@@ -707,16 +708,65 @@ export class SimCluster {
   }
 
   // -------------------------------------------------------------------------------------------
+  // restart
+
+  /**
+   * An API server restart: drops every connection (watches, execs, keep-alive and pending
+   * requests), closes the listener, stays down for `downMs` (default 0), then listens again on the
+   * same address. Everything in memory is kept: objects, resourceVersions and watch history (so a
+   * watch can resume where it was), faults, partitions and container processes (the kubelets keep
+   * running). A second call while one is in progress returns the same promise.
+   */
+  restart(options: { readonly downMs?: number } = {}): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(new Error("SimCluster.restart: the simulator is closed"))
+    if (this.#restarting !== undefined) return this.#restarting
+    const { port } = new URL(this.url)
+    this.#restarting = (async () => {
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+      this.#dropConnections()
+      await closed
+      if ((options.downMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.downMs))
+      for (let attempt = 0;; attempt++) {
+        // close() was called meanwhile: stay down.
+        if (this.#closing !== undefined) return
+        try {
+          await new Promise<void>((resolve, reject) => {
+            this.#server.once("error", reject)
+            this.#server.listen(Number(port), "127.0.0.1", () => {
+              this.#server.off("error", reject)
+              resolve()
+            })
+          })
+          return
+        } catch (e) {
+          if (attempt >= 50 || (e as { code?: unknown }).code !== "EADDRINUSE") throw e
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+      }
+    })().finally(() => {
+      this.#restarting = undefined
+    })
+    return this.#restarting
+  }
+
+  #dropConnections(): void {
+    for (const w of this.#watches) w.destroy()
+    for (const s of this.#execSessions) s.destroy()
+    for (const s of this.#sockets) s.destroy()
+    this.#server.closeAllConnections?.()
+  }
+
+  // -------------------------------------------------------------------------------------------
   // shutdown
 
   /** Destroys every open socket (exec, watch, keep-alive) and closes the server. Idempotent. */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing
+    const restarting = this.#restarting
     this.#closing = (async () => {
+      if (restarting !== undefined) await restarting.catch(() => undefined)
       this.#processes.close()
-      for (const w of this.#watches) w.destroy()
-      for (const s of this.#execSessions) s.destroy()
-      for (const s of this.#sockets) s.destroy()
+      this.#dropConnections()
       this.#wss.close()
       await new Promise<void>((resolve) => {
         this.#server.close(() => resolve())

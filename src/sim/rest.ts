@@ -95,23 +95,30 @@ export const list = (
   table: IncludeObject | undefined
 ): unknown => {
   const selection = parseSelection(def, namespace, query)
-  let items = ctx.store.list(def.plural, namespace).filter((o) => selects(def, selection, o))
+  // Every page of a paginated list is served from the snapshot of its first page (the revision
+  // carried in the continue token), as a real API server does; the list's resourceVersion is that
+  // revision, so a watch started from it misses nothing that changed while paging.
   const rawContinue = query.get("continue")
+  let at = ctx.store.resourceVersion
+  let start: string | undefined
   if (rawContinue !== null && rawContinue !== "") {
     const token = decodeContinue(rawContinue)
     if (token.rv < ctx.store.oldestWatchable(def.plural)) {
       throw expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
     }
-    items = items.filter((o) => keyOf(o) > token.start)
+    at = token.rv
+    start = token.start
   }
+  let items = ctx.store.listAt(def.plural, namespace, at).filter((o) => (start === undefined || keyOf(o) > start) && selects(def, selection, o))
   const limit = Number(query.get("limit") ?? "0")
-  const meta: Record<string, unknown> = { resourceVersion: String(ctx.store.resourceVersion) }
+  const meta: Record<string, unknown> = { resourceVersion: String(at) }
   if (Number.isInteger(limit) && limit > 0 && items.length > limit) {
     const remaining = items.length - limit
     items = items.slice(0, limit)
-    meta["continue"] = encodeContinue({ rv: ctx.store.resourceVersion, start: keyOf(items[items.length - 1]) })
+    meta["continue"] = encodeContinue({ rv: at, start: keyOf(items[items.length - 1]) })
     meta["remainingItemCount"] = remaining
   }
+  items = items.map((o) => copy(o))
   if (table !== undefined) return toTable(def, items.map((o) => typed(def, o)), meta, table)
   return {
     kind: `${def.kind}List`,

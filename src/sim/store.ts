@@ -83,9 +83,31 @@ export class Store {
 
   /** Objects sorted by namespace then name (the order the API server lists them in). */
   list(resource: string, namespace?: string): Array<KubeObject> {
+    return this.listAt(resource, namespace).map((o) => copy(o))
+  }
+
+  /**
+   * The objects as they were at resourceVersion `at` (now when omitted), sorted by key, NOT copied:
+   * copy what you hand out. Rebuilt from the retained history, as etcd serves a list at a past
+   * revision; `at` must not be older than the compacted history (callers answer 410 then).
+   */
+  listAt(resource: string, namespace?: string, at?: number): Array<KubeObject> {
+    const bucket = this.#bucket(resource)
+    let objects: Map<string, KubeObject> = bucket.objects
+    if (at !== undefined && at < this.#revision) {
+      objects = new Map(bucket.objects)
+      for (let i = bucket.history.length - 1; i >= 0; i--) {
+        const event = bucket.history[i]!
+        if (event.resourceVersion <= at) break
+        const key = keyOf(event.object.metadata.namespace, event.object.metadata.name)
+        if (event.type === "ADDED") objects.delete(key)
+        else if (event.previous !== undefined) objects.set(key, event.previous)
+        else if (event.type === "DELETED") objects.set(key, event.object)
+      }
+    }
     const out: Array<KubeObject> = []
-    for (const obj of this.#bucket(resource).objects.values()) {
-      if (namespace === undefined || obj.metadata.namespace === namespace) out.push(copy(obj))
+    for (const obj of objects.values()) {
+      if (namespace === undefined || obj.metadata.namespace === namespace) out.push(obj)
     }
     return out.sort((a, b) =>
       keyOf(a.metadata.namespace, a.metadata.name) < keyOf(b.metadata.namespace, b.metadata.name) ? -1 : 1

@@ -42,7 +42,7 @@ describe("engine on loopback", () => {
     execRetryBackoff: Duration.millis(200),
     perNodeExecCap: 2,
     breakerThreshold: 3,
-    breakerCooldown: Duration.seconds(60)
+    breakerCooldown: Duration.seconds(2)
   } satisfies Partial<EngineSettings>
   const graceSeconds = 1
   const slowMs = 100
@@ -89,8 +89,10 @@ describe("engine on loopback", () => {
       // The bound, from the deadlines: the partitioned node costs at most two rounds of
       // (exec timeout + backoff) before its breaker opens (cap 2, threshold 3), the slow node's
       // 40 signals go 2 at a time, each pod waits one grace period before its SIGKILL step, and
-      // the 2-core machine gets 10 s for the healthy work itself.
-      const bound = 2 * (1000 * (settings.execRetries + 1) + 200) + graceSeconds * 1000 + (40 / 2) * slowMs + 10_000
+      // a SIGKILL waits out the open breaker's cooldown at most twice, and the 2-core machine gets
+      // 10 s for the healthy work itself.
+      const bound = 2 * (1000 * (settings.execRetries + 1) + 200) + graceSeconds * 1000 + (40 / 2) * slowMs +
+        2 * Duration.toMillis(settings.breakerCooldown) + 10_000
       assert.isBelow(elapsedMs, bound)
       sim.heal("node-2")
       sim.faults.clear()
