@@ -104,6 +104,13 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           Effect.catchTag("KubeNotFoundError", () => Effect.succeed({ _tag: "Gone" as const }))
         )
 
+      /** The live pod, or the finished result when there is none to act on (gone, malformed). */
+      const livePod = (namespace: string, name: string) =>
+        Effect.map(readPod(namespace, name), (read) =>
+          read._tag === "Pod"
+            ? { pod: read.pod, result: undefined }
+            : { pod: undefined, result: read._tag === "Gone" ? finished("done", "pod already gone") : finished("skipped", read.message) })
+
       const decisionFor = (pod: Pod): Effect.Effect<Decision, KubeApiError> => {
         const wf = pod.metadata.labels[LabelKeyWorkflow]
         return wf === undefined
@@ -278,10 +285,9 @@ export class ActionRunner extends Context.Service<ActionRunner, {
         retrying(
           request.action,
           Effect.gen(function*() {
-            const read = yield* readPod(request.namespace, request.pod)
-            if (read._tag === "Gone") return finished("done", "pod already gone")
-            if (read._tag === "Malformed") return finished("skipped", read.message)
-            const pod = read.pod
+            const live = yield* livePod(request.namespace, request.pod)
+            if (live.pod === undefined) return live.result
+            const pod = live.pod
             const node = pod.spec.nodeName
             if (request.uid !== undefined && pod.metadata.uid !== request.uid) {
               return finished("skipped", `pod was re-created (uid ${pod.metadata.uid}, not ${request.uid})`, node)
@@ -318,27 +324,26 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           case "killContainers": {
             const signal: Signal = request.action === "terminateContainers" ? "SIGTERM" : "SIGKILL"
             return Effect.gen(function*() {
-              const read = yield* retrying(request.action, readPod(request.namespace, request.pod))
-              if (read._tag === "Gone") return finished("done", "pod already gone")
-              if (read._tag === "Malformed") return finished("skipped", read.message)
-              if (read.pod.status.phase === "Pending") {
-                if (signal === "SIGKILL") return finished("done", "pod is Pending: nothing to kill", read.pod.spec.nodeName)
-                const deleted = yield* deleteLive({ ...request, action: "deletePod", uid: read.pod.metadata.uid }, false)
+              const live = yield* retrying(request.action, livePod(request.namespace, request.pod))
+              if (live.pod === undefined) return live.result
+              const pod = live.pod
+              if (pod.status.phase === "Pending") {
+                if (signal === "SIGKILL") return finished("done", "pod is Pending: nothing to kill", pod.spec.nodeName)
+                const deleted = yield* deleteLive({ ...request, action: "deletePod", uid: pod.metadata.uid }, false)
                 return deleted._tag === "Finished" && deleted.kind === "done"
-                  ? finished("done", "pod is Pending: deleted instead of signalled", read.pod.spec.nodeName)
+                  ? finished("done", "pod is Pending: deleted instead of signalled", pod.spec.nodeName)
                   : deleted
               }
-              return yield* signalContainers(queued, read.pod, signal)
+              return yield* signalContainers(queued, pod, signal)
             })
           }
           case "labelPodCompleted":
             return retrying(
               request.action,
               Effect.gen(function*() {
-                const read = yield* readPod(request.namespace, request.pod)
-                if (read._tag === "Gone") return finished("done", "pod already gone")
-                if (read._tag === "Malformed") return finished("skipped", read.message)
-                const pod = read.pod
+                const live = yield* livePod(request.namespace, request.pod)
+                if (live.pod === undefined) return live.result
+                const pod = live.pod
                 const finalizer = hasStatusFinalizer(pod)
                 if (pod.metadata.labels[LabelKeyCompleted] === "true" && !finalizer) {
                   return finished("done", "already labelled", pod.spec.nodeName)
@@ -363,10 +368,9 @@ export class ActionRunner extends Context.Service<ActionRunner, {
             return retrying(
               request.action,
               Effect.gen(function*() {
-                const read = yield* readPod(request.namespace, request.pod)
-                if (read._tag === "Gone") return finished("done", "pod already gone")
-                if (read._tag === "Malformed") return finished("skipped", read.message)
-                const pod = read.pod
+                const live = yield* livePod(request.namespace, request.pod)
+                if (live.pod === undefined) return live.result
+                const pod = live.pod
                 if (!hasStatusFinalizer(pod)) return finished("done", "no status finalizer", pod.spec.nodeName)
                 yield* api(pods.patch(request.namespace, request.pod, {
                   type: "merge",

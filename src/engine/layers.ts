@@ -24,7 +24,15 @@ export const engineLayer = (
   workflows: Layer.Layer<WorkflowSource, never, KubeClient> = WorkflowSource.layerFromApi()
 ) => {
   const settings = { ...defaultEngineSettings, ...partial }
-  const base = Layer.mergeAll(
+  return Engine.layerWith(options).pipe(
+    Layer.provideMerge(ActionRunner.layer),
+    Layer.provideMerge(Layer.merge(engineServicesLayer(settings), workflows))
+  )
+}
+
+/** What the engine and the service share: settings, ledger, node guard, rate limit, pod access. */
+export const engineServicesLayer = (settings: EngineSettings) =>
+  Layer.mergeAll(
     EngineConfig.layer(settings),
     Outcomes.layer,
     NodeGuard.layerWith({
@@ -34,11 +42,5 @@ export const engineLayer = (
     }),
     ApiRateLimiter.layerWith(settings.apiQps, settings.apiBurst),
     PodApi.layer,
-    PodExec.layerWith({ timeout: settings.execTimeout }),
-    workflows
+    PodExec.layerWith({ timeout: settings.execTimeout })
   )
-  return Engine.layerWith(options).pipe(
-    Layer.provideMerge(ActionRunner.layer),
-    Layer.provideMerge(base)
-  )
-}

@@ -5,12 +5,7 @@
  * and what another Effect app adds with one `Layer.provide`.
  */
 import { Effect, Layer } from "effect"
-import { ApiRateLimiter } from "../engine/ApiRateLimiter.ts"
-import { EngineConfig } from "../engine/EngineSettings.ts"
-import { NodeGuard } from "../engine/NodeGuard.ts"
-import { Outcomes } from "../engine/Outcomes.ts"
-import { PodApi } from "../kube/PodApi.ts"
-import { PodExec } from "../kube/PodExec.ts"
+import { engineServicesLayer } from "../engine/layers.ts"
 import type { ServiceConfig } from "./Config.ts"
 import { Controller } from "./Controller.ts"
 import { httpServerLayer } from "./HttpServer.ts"
@@ -49,19 +44,7 @@ export const podCleanupCoreLayer = (config: ServiceConfig, options: PodCleanupLa
       retryPeriod: election.retryPeriod
     })
     : alwaysLeader
-  const base = Layer.mergeAll(
-    EngineConfig.layer(engine),
-    Outcomes.layer,
-    NodeGuard.layerWith({
-      perNodeExecCap: engine.perNodeExecCap,
-      breakerThreshold: engine.breakerThreshold,
-      breakerCooldown: engine.breakerCooldown
-    }),
-    ApiRateLimiter.layerWith(engine.apiQps, engine.apiBurst),
-    PodApi.layer,
-    PodExec.layerWith({ timeout: engine.execTimeout }),
-    leadership
-  )
+  const base = Layer.merge(engineServicesLayer(engine), leadership)
   return Controller.layer({
     namespaces: config.namespaces,
     labelSelector: config.labelSelector,

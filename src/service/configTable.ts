@@ -356,7 +356,7 @@ export const settings = {
     metavar: "path",
     group: "Kubernetes",
     description:
-      "Kubeconfig file to use. Without it: $KUBECONFIG, then the in-cluster service account, then ~/.kube/config.",
+      "Kubeconfig file to use. Without it: $KUBECONFIG, then the in-cluster service account (`once` also tries ~/.kube/config; `run` never does).",
     codec: optionalText(),
     default: undefined,
     defaultText: "unset",
