@@ -81,6 +81,13 @@ export const makeEngine = (options: EngineOptions) =>
     let idleWaiters: Array<Deferred.Deferred<void>> = []
     const reconciles = new Map<string, number>()
     let draining = false
+    let runningEmptyWaiters: Array<Deferred.Deferred<void>> = []
+    const finishRunning = (id: number) => {
+      running.delete(id)
+      if (running.size > 0 || runningEmptyWaiters.length === 0) return
+      for (const waiter of runningEmptyWaiters) Deferred.doneUnsafe(waiter, Effect.void)
+      runningEmptyWaiters = []
+    }
 
     const total = () => {
       const d = queue.depth()
@@ -219,7 +226,7 @@ export const makeEngine = (options: EngineOptions) =>
             Effect.onInterrupt(() =>
               Effect.andThen(
                 record(item, key, "skipped", "interrupted: the engine stopped while it ran"),
-                Effect.sync(() => running.delete(id))
+                Effect.sync(() => finishRunning(id))
               )
             )
           )
@@ -246,7 +253,7 @@ export const makeEngine = (options: EngineOptions) =>
               yield* reconcileAgain(item.request)
             }
           }
-          running.delete(id)
+          finishRunning(id)
           yield* queue.done(key)
           wakeIdle()
         })
@@ -293,8 +300,11 @@ export const makeEngine = (options: EngineOptions) =>
       drain: (grace) =>
         Effect.gen(function*() {
           draining = true
-          const until = clock.currentTimeMillisUnsafe() + Duration.toMillis(grace)
-          while (running.size > 0 && clock.currentTimeMillisUnsafe() < until) yield* Effect.sleep("50 millis")
+          if (running.size === 0) return
+          // Woken by the last running action as it ends (no polling), bounded by the grace.
+          const done = Deferred.makeUnsafe<void>()
+          runningEmptyWaiters.push(done)
+          yield* Deferred.await(done).pipe(Effect.timeoutOption(grace))
           if (running.size > 0) yield* Effect.logWarning(`shutdown grace over: interrupting ${running.size} running actions`)
         }),
       awaitIdle: Effect.suspend(() => {

@@ -427,6 +427,8 @@ describe("LeaderElection", () => {
       const lease = yield* readLease("race")
       assert.strictEqual(lease?.spec.holderIdentity, leader.id)
       assert.strictEqual(lease?.spec.leaseTransitions, (released?.spec.leaseTransitions ?? 0) + 1)
+      // The loser learns the holder on its next attempt, within one jittered retry period (≤ 2.2×).
+      yield* waitFor(sim, () => [a, b].every((m) => m.election.holder() !== undefined), 3 * ms(fast.retryPeriod) + 500)
       for (const m of [a, b]) assert.strictEqual(m.election.holder(), leader.id)
     }).pipe(Effect.provide(captureLogs)))
 
