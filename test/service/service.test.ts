@@ -3,14 +3,14 @@
  * own (level-based), serves /healthz, /readyz and /metrics, and keeps cleaning through watch faults.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Result } from "effect"
+import { Context, Effect, Layer, Logger, Result } from "effect"
 import { HttpServer } from "effect/http"
 import { afterAll, beforeAll } from "vitest"
 import { KubeClient } from "../../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { parseConfig } from "../../src/service/Config.ts"
 import { Controller } from "../../src/service/Controller.ts"
-import { podCleanupLayer } from "../../src/service/PodCleanup.ts"
+import { podCleanupCoreLayer, podCleanupLayer } from "../../src/service/PodCleanup.ts"
 import { seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
 import { waitFor } from "../support/sim.ts"
 
@@ -77,5 +77,26 @@ describe("the service", () => {
       ) assert.include(metrics.body, line)
       assert.match(metrics.body, /pod_cleanup_node_breaker_transitions_total\{node="node-3",transition="opened"\} 1/)
       sim.heal("node-3")
+    }))
+
+  it.live("without the Workflow CRD it says so once, and pods follow their pod-gc-strategy annotation", () =>
+    Effect.gen(function*() {
+      const bare = yield* Effect.promise(() => SimCluster.start({ workflowsCrd: false }))
+      yield* Effect.addFinalizer(() => Effect.promise(() => bare.close()))
+      const seeded = seedWorkflowPods(bare, { pods: 4, nodes: 2, namespace: "nocrd", podGCStrategy: "OnPodCompletion" })
+      const config = parseConfig(["--no-leader-elect", "--namespaces", "nocrd"], {})
+      if (!Result.isSuccess(config)) return assert.fail(config.failure.message)
+      const lines: Array<string> = []
+      const loaded = yield* loadKubeConfig({ kubeconfig: bare.writeKubeconfig(), env: {} })
+      const services = yield* Layer.build(
+        podCleanupCoreLayer(config.success).pipe(
+          Layer.provide(KubeClient.fromLoaded(loaded)),
+          Layer.provide(Logger.layer([Logger.map(Logger.formatLogFmt, (line) => void lines.push(line))]))
+        )
+      )
+      const controller = Context.get(services, Controller)
+      yield* waitFor(bare, () => seeded.pods.every((p) => bare.getPod("nocrd", p.metadata!.name!) === undefined), 10_000)
+      assert.isFalse(controller.status().workflowCrd)
+      assert.strictEqual(lines.filter((l) => l.includes("CRD") && l.includes("not installed")).length, 1)
     }))
 })
