@@ -118,7 +118,17 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           : Effect.map(api(workflows.lookup(pod.metadata.namespace, wf)), (view) => decide(pod, view, settings.policy))
       }
 
-      const withoutStatusFinalizer = (pod: Pod) => pod.metadata.finalizers.filter((f) => f !== FinalizerPodStatus)
+      /** A merge patch that drops the status finalizer, guarded by the pod's resourceVersion. */
+      const stripStatusFinalizer = (pod: Pod, labels?: Record<string, string>) => ({
+        type: "merge" as const,
+        body: {
+          metadata: {
+            resourceVersion: pod.metadata.resourceVersion,
+            finalizers: pod.metadata.finalizers.filter((f) => f !== FinalizerPodStatus),
+            ...(labels === undefined ? {} : { labels })
+          }
+        }
+      })
 
       // ---- signalling ---------------------------------------------------------------------
 
@@ -304,10 +314,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               return finished("done", "pod already being deleted", node)
             }
             if (finalizer) {
-              yield* api(pods.patch(request.namespace, request.pod, {
-                type: "merge",
-                body: { metadata: { resourceVersion: pod.metadata.resourceVersion, finalizers: withoutStatusFinalizer(pod) } }
-              }))
+              yield* api(pods.patch(request.namespace, request.pod, stripStatusFinalizer(pod)))
             }
             yield* api(pods.delete(request.namespace, request.pod, {
               uid: pod.metadata.uid,
@@ -349,14 +356,12 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                   return finished("done", "already labelled", pod.spec.nodeName)
                 }
                 // As Argo does, the label patch also drops the status finalizer (guarded by resourceVersion).
-                const metadata = finalizer
-                  ? {
-                    resourceVersion: pod.metadata.resourceVersion,
-                    labels: { [LabelKeyCompleted]: "true" },
-                    finalizers: withoutStatusFinalizer(pod)
-                  }
-                  : { labels: { [LabelKeyCompleted]: "true" } }
-                yield* api(pods.patch(request.namespace, request.pod, { type: "merge", body: { metadata } }))
+                const labels = { [LabelKeyCompleted]: "true" }
+                yield* api(pods.patch(
+                  request.namespace,
+                  request.pod,
+                  finalizer ? stripStatusFinalizer(pod, labels) : { type: "merge", body: { metadata: { labels } } }
+                ))
                 return finished("done", `labelled ${LabelKeyCompleted}=true`, pod.spec.nodeName)
               })
             )
@@ -372,10 +377,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                 if (live.pod === undefined) return live.result
                 const pod = live.pod
                 if (!hasStatusFinalizer(pod)) return finished("done", "no status finalizer", pod.spec.nodeName)
-                yield* api(pods.patch(request.namespace, request.pod, {
-                  type: "merge",
-                  body: { metadata: { resourceVersion: pod.metadata.resourceVersion, finalizers: withoutStatusFinalizer(pod) } }
-                }))
+                yield* api(pods.patch(request.namespace, request.pod, stripStatusFinalizer(pod)))
                 return finished("done", "status finalizer removed", pod.spec.nodeName)
               })
             )

@@ -6,9 +6,9 @@
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
+import { freePort } from "../support/net.ts"
+import { serviceAccountDir } from "../support/sim.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { requiredPermissions } from "../../src/service/permissions.ts"
 import { seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
@@ -19,10 +19,7 @@ let sim: SimCluster
 let sa: string
 beforeAll(async () => {
   sim = await SimCluster.start({ tls: true, token: TOKEN })
-  sa = fs.mkdtempSync(path.join(os.tmpdir(), "pod-cleanup-sa-"))
-  fs.writeFileSync(path.join(sa, "token"), TOKEN)
-  fs.writeFileSync(path.join(sa, "ca.crt"), sim.caPem!)
-  fs.writeFileSync(path.join(sa, "namespace"), "pod-cleanup-system")
+  sa = serviceAccountDir(sim, TOKEN)
 })
 afterAll(async () => {
   await sim?.close()
@@ -36,14 +33,6 @@ const containerCommand = (): Array<string> => {
   const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as Array<string>
   return [...entry, ...cmd]
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 /** The RBAC (resource, verb) a logged request needs. WebSocket exec is a GET upgrade: get and create. */
 const rbacOf = (verb: string, resource: string): Array<[string, string]> => {

@@ -4,18 +4,16 @@
  * failures reported without stopping anything.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import type { WorkflowView } from "../../src/domain/policy.ts"
 import { ActionRunner } from "../../src/engine/ActionRunner.ts"
 import { Engine } from "../../src/engine/Engine.ts"
 import { argoCompatible, defaultEngineSettings, type EngineSettings } from "../../src/engine/EngineSettings.ts"
-import { engineLayer } from "../../src/engine/layers.ts"
 import { cleanOnce } from "../../src/engine/once.ts"
-import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
 import type { SimPodInit } from "../../src/sim/index.ts"
 import { SimCluster } from "../../src/sim/index.ts"
-import { clientLayer } from "../support/sim.ts"
+import { engineAgainst } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 
 let sim: SimCluster
@@ -31,8 +29,7 @@ const workflows = new Map<string, WorkflowView>([
   ["argo/wf-success", { phase: "Succeeded", podGC: { strategy: "OnPodSuccess", deleteDelayDuration: "0s" } }],
   ["argo/wf-stop", { phase: "Running", shutdown: "Terminate" }]
 ])
-const engineFor = (settings: Partial<EngineSettings> = {}) =>
-  engineLayer(settings, { reconcileAfterKill: true }, WorkflowSource.layerStatic(workflows)).pipe(Layer.provide(clientLayer(sim)))
+const engineFor = (settings: Partial<EngineSettings> = {}) => engineAgainst(sim, workflows, settings)
 
 /** Tracks how many execs to `pod` were open at once. */
 const concurrencyOf = (pod: string) => {

@@ -4,17 +4,15 @@
  * virtual time for every deadline and delay.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import type { WorkflowView } from "../../src/domain/policy.ts"
 import { Engine } from "../../src/engine/Engine.ts"
 import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
-import { engineLayer } from "../../src/engine/layers.ts"
 import { NodeGuard } from "../../src/engine/NodeGuard.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
-import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
 import { SimCluster } from "../../src/sim/index.ts"
-import { advance, clientLayer, waitFor } from "../support/sim.ts"
+import { advance, engineAgainst, waitFor } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 
 let sim: SimCluster
@@ -30,10 +28,7 @@ const workflows = new Map<string, WorkflowView>([
   ["argo/wf-label", { phase: "Succeeded", podGC: { strategy: "" } }]
 ])
 
-const engineFor = (settings: Partial<EngineSettings> = {}) =>
-  engineLayer(settings, { reconcileAfterKill: true }, WorkflowSource.layerStatic(workflows)).pipe(
-    Layer.provide(clientLayer(sim))
-  )
+const engineFor = (settings: Partial<EngineSettings> = {}) => engineAgainst(sim, workflows, settings)
 
 const execs = (pod: string) => sim.requestLog.filter((r) => r.verb === "exec" && r.name === pod)
 const signalOf = (command: ReadonlyArray<string> | undefined) => command?.join(" ").match(/kill -?(\d+) 1/)?.[1]

@@ -8,12 +8,10 @@ import { afterAll, beforeAll } from "vitest"
 import type { WorkflowView } from "../../src/domain/policy.ts"
 import { Engine } from "../../src/engine/Engine.ts"
 import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
-import { engineLayer } from "../../src/engine/layers.ts"
 import { cleanOnce } from "../../src/engine/once.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
-import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
 import { SimCluster } from "../../src/sim/index.ts"
-import { clientLayer, realSleep, waitFor } from "../support/sim.ts"
+import { realSleep, engineAgainst, waitFor } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 
 let sim: SimCluster
@@ -29,10 +27,7 @@ const workflows = new Map<string, WorkflowView>([
   ["argo/wf-label", { phase: "Succeeded", podGC: { strategy: "" } }]
 ])
 
-const engineFor = (settings: Partial<EngineSettings>) =>
-  engineLayer(settings, { reconcileAfterKill: true }, WorkflowSource.layerStatic(workflows)).pipe(
-    Layer.provide(clientLayer(sim))
-  )
+const engineFor = (settings: Partial<EngineSettings> = {}) => engineAgainst(sim, workflows, settings)
 
 describe("engine on loopback", () => {
   const settings = {

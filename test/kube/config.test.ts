@@ -9,17 +9,14 @@ import { inCluster, loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { PodExec } from "../../src/kube/PodExec.ts"
 import { SimCluster } from "../../src/sim/index.ts"
-import { runningPod } from "../support/sim.ts"
+import { runningPod, serviceAccountDir } from "../support/sim.ts"
 
 const TOKEN = "sa-token-for-tests"
 let sim: SimCluster
 let tmp: string
 beforeAll(async () => {
   sim = await SimCluster.start({ tls: true, token: TOKEN })
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pod-cleanup-sa-"))
-  fs.writeFileSync(path.join(tmp, "token"), TOKEN)
-  fs.writeFileSync(path.join(tmp, "ca.crt"), sim.caPem!)
-  fs.writeFileSync(path.join(tmp, "namespace"), "pod-cleanup-system")
+  tmp = serviceAccountDir(sim, TOKEN)
 })
 afterAll(async () => {
   await sim?.close()

@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { freePort } from "../support/net.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
 
@@ -54,14 +54,6 @@ const finish = (child: ChildProcess, timeoutMs = 30_000): Promise<Run> =>
 
 const run = (args: ReadonlyArray<string>, env: Record<string, string> = baseEnv(), timeoutMs?: number) =>
   finish(start(args, env), timeoutMs)
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 describe("pod-cleanup command line", () => {
   it("bad configuration exits 2 naming every bad setting, its value and the expected form", async () => {

@@ -1,9 +1,9 @@
 import { request } from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ApiException, CoreV1Api } from "@kubernetes/client-node"
+import { CoreV1Api } from "@kubernetes/client-node"
 import { SimCluster } from "../../src/sim/index.ts"
 import type { RequestLogEntry } from "../../src/sim/index.ts"
-import { http, kubeConfig } from "./helpers.ts"
+import { failure, http, kubeConfig } from "./helpers.ts"
 
 let sim: SimCluster
 let api: CoreV1Api
@@ -14,16 +14,6 @@ beforeAll(async () => {
   sim.addPod({ namespace: "af", name: "p", containers: [{ name: "main" }] })
 })
 afterAll(() => sim.close())
-
-const failure = async (p: Promise<unknown>): Promise<ApiException<string>> => {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof ApiException) return e as ApiException<string>
-    throw e
-  }
-  throw new Error("expected the call to fail")
-}
 
 describe("API status faults", () => {
   it("429 carries Retry-After and applies `times` times", async () => {

@@ -3,7 +3,7 @@
 import { request as httpRequest } from "node:http"
 import type { IncomingMessage } from "node:http"
 import { request as httpsRequest } from "node:https"
-import { KubeConfig } from "@kubernetes/client-node"
+import { ApiException, KubeConfig } from "@kubernetes/client-node"
 import { WebSocket } from "ws"
 import type { SimCluster } from "../../src/sim/index.ts"
 
@@ -169,3 +169,14 @@ export const rawExec = (
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** The ApiException a client-node call fails with (fails the test if it succeeds). */
+export const failure = async (p: Promise<unknown>): Promise<ApiException<string>> => {
+  try {
+    await p
+  } catch (e) {
+    if (e instanceof ApiException) return e as ApiException<string>
+    throw e
+  }
+  throw new Error("expected the call to fail")
+}

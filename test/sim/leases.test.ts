@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ApiException, CoordinationV1Api, PatchStrategy, setHeaderOptions, V1MicroTime } from "@kubernetes/client-node"
+import { CoordinationV1Api, PatchStrategy, setHeaderOptions, V1MicroTime } from "@kubernetes/client-node"
 import type { V1Lease } from "@kubernetes/client-node"
 import { SimCluster } from "../../src/sim/index.ts"
-import { http, kubeConfig, rawWatch } from "./helpers.ts"
+import { failure, http, kubeConfig, rawWatch } from "./helpers.ts"
 
 let sim: SimCluster
 let api: CoordinationV1Api
@@ -12,16 +12,6 @@ beforeAll(async () => {
   api = kubeConfig(sim).makeApiClient(CoordinationV1Api)
 })
 afterAll(() => sim.close())
-
-const failure = async (p: Promise<unknown>): Promise<ApiException<string>> => {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof ApiException) return e as ApiException<string>
-    throw e
-  }
-  throw new Error("expected the call to fail")
-}
 
 const lease = (name: string, spec: Record<string, unknown>): V1Lease => ({ metadata: { name }, spec } as V1Lease)
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
 import { SimCluster } from "../../src/sim/index.ts"
-import { http, kubeConfig } from "./helpers.ts"
+import { failure, http, kubeConfig } from "./helpers.ts"
 
 let sim: SimCluster
 let api: CoreV1Api
@@ -11,16 +11,6 @@ beforeAll(async () => {
   api = kubeConfig(sim).makeApiClient(CoreV1Api)
 })
 afterAll(() => sim.close())
-
-const failure = async (p: Promise<unknown>): Promise<ApiException<string>> => {
-  try {
-    await p
-  } catch (e) {
-    if (e instanceof ApiException) return e as ApiException<string>
-    throw e
-  }
-  throw new Error("expected the call to fail")
-}
 
 const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch)
 const strategic = setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch)

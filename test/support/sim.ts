@@ -4,6 +4,13 @@
  */
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { WorkflowView } from "../../src/domain/policy.ts"
+import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
+import { engineLayer } from "../../src/engine/layers.ts"
+import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
 import type { SimCluster } from "../../src/sim/index.ts"
 import { type KubeClientOptions, KubeClient, makeKubeClient } from "../../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
@@ -53,3 +60,22 @@ export const advance = (totalMs: number, stepMs = 250, realMs = 3) =>
       yield* realSleep(realMs)
     }
   })
+
+/** The engine with everything below it against `sim`, workflows given, one-shot reconciling on. */
+export const engineAgainst = (
+  sim: SimCluster,
+  workflows: ReadonlyMap<string, WorkflowView>,
+  settings: Partial<EngineSettings> = {}
+) =>
+  engineLayer(settings, { reconcileAfterKill: true }, WorkflowSource.layerStatic(workflows)).pipe(
+    Layer.provide(clientLayer(sim))
+  )
+
+/** A service-account folder (token, ca.crt, namespace) for `sim`, as the kubelet mounts one. */
+export const serviceAccountDir = (sim: SimCluster, token: string, namespace = "pod-cleanup-system"): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pod-cleanup-sa-"))
+  fs.writeFileSync(path.join(dir, "token"), token)
+  fs.writeFileSync(path.join(dir, "ca.crt"), sim.caPem!)
+  fs.writeFileSync(path.join(dir, "namespace"), namespace)
+  return dir
+}
