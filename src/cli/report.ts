@@ -10,7 +10,7 @@ export interface ReportRow {
   readonly pod: string
   readonly action: string
   readonly reason: string
-  /** "planned" in a dry run; done, skipped or failed otherwise. */
+  /** "planned" or "waiting" (for Argo to record the pod's node) in a dry run; done, skipped or failed otherwise. */
   readonly outcome: string
 }
 
@@ -22,6 +22,8 @@ export const plannedRows = (plans: ReadonlyArray<PlanResult>): ReadonlyArray<Rep
         return p.decision.actions.map((a) => ({ namespace: p.namespace, pod: p.pod, action: a.action, reason: a.reason, outcome: "planned" }))
       case "Skip":
         return [{ namespace: p.namespace, pod: p.pod, action: "-", reason: p.decision.reason, outcome: "skipped" }]
+      case "Wait":
+        return [{ namespace: p.namespace, pod: p.pod, action: "-", reason: p.decision.reason, outcome: "waiting" }]
       case "Malformed":
         return [{ namespace: p.namespace, pod: p.pod, action: "-", reason: p.decision.reason, outcome: "skipped" }]
     }

@@ -35,6 +35,10 @@ export const LabelKeyOnExit = `${WorkflowFullName}/on-exit`
 
 /** `"<strategy>/<delay>"`, copied from `spec.podGC` onto every pod (delay in Go `Duration.String()` form). */
 export const AnnotationKeyPodGCStrategy = `${WorkflowFullName}/pod-gc-strategy`
+/** The pod's node ID in its workflow's `status.nodes` (`common.AnnotationKeyNodeID`). */
+export const AnnotationKeyNodeId = `${WorkflowFullName}/node-id`
+/** The pod's node name; its ID is derived from it when `node-id` is absent (`Workflow.NodeID`). */
+export const AnnotationKeyNodeName = `${WorkflowFullName}/node-name`
 /** Prefix of the per-container kill command annotation; the container name follows it. */
 export const AnnotationKeyKillCmdPrefix = `${WorkflowFullName}/kill-cmd-`
 /** `common.AnnotationKeyKillCmd(containerName)`. */

@@ -46,6 +46,8 @@
 import { Duration, Result } from "effect"
 import { type ActionName } from "./Action.ts"
 import {
+  AnnotationKeyNodeId,
+  AnnotationKeyNodeName,
   AnnotationKeyPodGCStrategy,
   DefaultPodGCDeleteDelay,
   isPodGCStrategy,
@@ -60,6 +62,7 @@ import {
   type WorkflowPhase
 } from "./argo.ts"
 import { formatGoDuration, parseArgoDuration } from "./duration.ts"
+import { argoNodeId, type WorkflowRecord, viewOf } from "./workflow.ts"
 import { compileLabelSelector, type LabelSelector } from "./labelSelector.ts"
 import {
   failedMainContainer,
@@ -117,12 +120,22 @@ export interface PlannedAction {
   readonly reason: string
 }
 
-export type Decision =
+/** What the PodGC policy alone says ({@link decide}). */
+export type PolicyDecision =
   | { readonly _tag: "Skip"; readonly reason: string }
   | { readonly _tag: "Act"; readonly actions: ReadonlyArray<PlannedAction> }
 
-const skip = (reason: string): Decision => ({ _tag: "Skip", reason })
-const act = (action: ActionName, delay: Duration.Duration, reason: string): Decision => ({
+/** The whole decision ({@link decidePod}): the policy's, or a wait for Argo. */
+export type Decision =
+  | PolicyDecision
+  /**
+   * Cleanup is due but must wait: Argo has not recorded the pod's node yet (or the workflow has not
+   * been seen). Reconsidered when the workflow changes; `warning` names data that could not be read.
+   */
+  | { readonly _tag: "Wait"; readonly reason: string; readonly warning?: string | undefined }
+
+const skip = (reason: string): PolicyDecision => ({ _tag: "Skip", reason })
+const act = (action: ActionName, delay: Duration.Duration, reason: string): PolicyDecision => ({
   _tag: "Act",
   actions: [{ action, delay, reason }]
 })
@@ -330,7 +343,7 @@ export const decide = (
   pod: Pod,
   workflow: WorkflowView | undefined,
   options: PolicyOptions = defaultPolicyOptions
-): Decision => {
+): PolicyDecision => {
   const labels = pod.metadata.labels
   if (hasLabel(pod, LabelKeyComponent)) {
     return skip(`pod has label ${LabelKeyComponent}=${labels[LabelKeyComponent]}: not subject to PodGC`)
@@ -403,4 +416,104 @@ export const decide = (
   }
   if (plan.action === undefined) return skip(plan.reason)
   return act(plan.action, Duration.zero, plan.reason)
+}
+
+// ---- The whole decision: the policy, behind Argo's recorded result ------------------------------
+
+/** What is known of a pod's workflow when its pod is decided. */
+export type WorkflowContext =
+  /** The workflow, as last seen (from the cache or the API). */
+  | { readonly _tag: "Known"; readonly workflow: WorkflowRecord }
+  /**
+   * The workflow does not exist: the API server answered 404, or the Workflow CRD is absent. The
+   * pod is an orphan and its own pod-gc-strategy annotation stands in for the policy.
+   */
+  | { readonly _tag: "Gone"; readonly reason: string }
+  /** Not in the workflow cache and not known to be gone (a lagging watch, or not created yet). */
+  | { readonly _tag: "Unseen" }
+
+/** The actions that take a pod out of Argo's view; they wait for Argo to record the pod's node. */
+const takesPodFromArgo = (action: ActionName): boolean =>
+  action === "labelPodCompleted" || action === "deletePod" || action === "deletePodByUID" || action === "removeFinalizer"
+
+/** The pod's node ID in its workflow: the `node-id` annotation, else derived from `node-name`. */
+export const podNodeId = (pod: Pod, workflowName: string): string | undefined => {
+  const id = pod.metadata.annotations[AnnotationKeyNodeId]
+  if (id !== undefined && id !== "") return id
+  const name = pod.metadata.annotations[AnnotationKeyNodeName]
+  return name === undefined || name === "" ? undefined : argoNodeId(workflowName, name)
+}
+
+type Gate = { readonly open: true } | { readonly open: false; readonly reason: string; readonly warning?: string | undefined }
+
+const OPEN: Gate = { open: true }
+
+/**
+ * Whether Argo has recorded the pod's node (`queuePodsForCleanup`'s condition), so that labelling,
+ * deleting or releasing the pod cannot make Argo mark the node Error "pod deleted". Missing or
+ * unreadable data closes the gate until the workflow's phase is completed.
+ */
+export const argoRecorded = (pod: Pod, workflow: WorkflowRecord): Gate => {
+  const name = workflow.metadata.name
+  if (isWorkflowCompleted(workflow.phase)) return OPEN
+  const nodes = workflow.nodes
+  if (nodes._tag === "Offloaded") {
+    return { open: false, reason: `workflow ${name} keeps its node status in Argo's database (offloaded): waiting for the workflow to complete` }
+  }
+  if (nodes._tag === "Unreadable") {
+    return {
+      open: false,
+      reason: `the node status of workflow ${name} cannot be read: waiting for the workflow to complete`,
+      warning: `workflow ${workflow.metadata.namespace}/${name}: ${nodes.reason}; its pods wait for the workflow to complete`
+    }
+  }
+  const nodeId = podNodeId(pod, name)
+  if (nodeId === undefined) {
+    return {
+      open: false,
+      reason: `pod has neither ${AnnotationKeyNodeId} nor ${AnnotationKeyNodeName}: waiting for workflow ${name} to complete`
+    }
+  }
+  const state = nodes.pods.get(nodeId)
+  if (state === undefined) return { open: false, reason: `node ${nodeId} is not in the status of workflow ${name} yet: waiting for Argo` }
+  if (state.fulfilled) return OPEN
+  const synced = state.taskResultSynced === false ? ", taskResultSynced false" : ""
+  return {
+    open: false,
+    reason: `Argo has not recorded node ${nodeId} yet (phase ${state.phase || "(none)"}${synced}): waiting for Argo`
+  }
+}
+
+/**
+ * The whole decision about a pod: the PodGC policy ({@link decide}) for its workflow, with every
+ * action that takes the pod out of Argo's view held back until Argo has recorded the pod's node
+ * ({@link argoRecorded}). Signalling is never held back: Argo signals before it records the node,
+ * and recording depends on it. The re-check before a destructive action calls this same function.
+ *
+ * @param nowMillis the current time (from `Clock`): a workflow's deadline is judged against it.
+ */
+export const decidePod = (
+  pod: Pod,
+  context: WorkflowContext,
+  options: PolicyOptions = defaultPolicyOptions,
+  nowMillis: number = 0
+): Decision => {
+  switch (context._tag) {
+    case "Gone":
+      return decide(pod, undefined, options)
+    case "Unseen": {
+      const decision = decide(pod, undefined, options)
+      if (decision._tag !== "Act" || !decision.actions.some((a) => takesPodFromArgo(a.action))) return decision
+      const wf = pod.metadata.labels[LabelKeyWorkflow]
+      return { _tag: "Wait", reason: `workflow ${wf} not seen yet: waiting for it` }
+    }
+    case "Known": {
+      const decision = decide(pod, viewOf(context.workflow, nowMillis), options)
+      if (decision._tag !== "Act" || !decision.actions.some((a) => takesPodFromArgo(a.action))) return decision
+      const gate = argoRecorded(pod, context.workflow)
+      if (gate.open) return decision
+      const due = decision.actions.map((a) => a.action).join(", ")
+      return { _tag: "Wait", reason: `${due} due, but ${gate.reason}`, warning: gate.warning }
+    }
+  }
 }

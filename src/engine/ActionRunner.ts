@@ -1,7 +1,11 @@
 /**
  * Runs one cleanup action against the live pod and says how it ended. Contracts:
  * - it never fails and never outlives `actionTimeout`: every error becomes an outcome;
- * - it re-reads the pod before acting, and re-checks the policy before a delete;
+ * - every action is bound to the UID of the pod it was decided for: a pod that is gone ends "pod
+ *   already gone", one re-created under the same name (another UID) ends "pod replaced", untouched;
+ *   patches carry the UID as a precondition, deletes a UID precondition;
+ * - it re-reads the pod before acting, and before labelling, deleting or releasing a pod re-checks
+ *   the whole decision (`decidePod`, Argo's recorded node included);
  * - deletes strip the status finalizer with a resourceVersion-guarded patch, then delete with a
  *   UID precondition, so a re-created pod of the same name is never deleted by mistake;
  * - transient API errors and 409s are retried with a capped, jittered exponential `Schedule` that
@@ -14,14 +18,14 @@ import { type ActionName, actionKey, type ActionRequest } from "../domain/Action
 import { FinalizerPodStatus, LabelKeyCompleted, LabelKeyWorkflow } from "../domain/argo.ts"
 import { killCommand, type Signal } from "../domain/killCommand.ts"
 import { decodePod, hasStatusFinalizer, type Pod, runningContainers, terminationGracePeriod } from "../domain/Pod.ts"
-import { decide, type Decision } from "../domain/policy.ts"
+import { argoRecorded, type Decision, decidePod } from "../domain/policy.ts"
 import { isRetryable, type KubeApiError } from "../kube/ApiError.ts"
-import type { ExecError } from "../kube/ExecError.ts"
+import { type ExecError, type ExecRejectedError, isTransientExecRefusal } from "../kube/ExecError.ts"
 import { PodApi } from "../kube/PodApi.ts"
 import { PodExec } from "../kube/PodExec.ts"
 import { ApiRateLimiter } from "./ApiRateLimiter.ts"
 import { EngineConfig } from "./EngineSettings.ts"
-import { execDuration, execTimeouts } from "./metrics.ts"
+import { execDuration, execTimeouts, retriesTotal } from "./metrics.ts"
 import { retryApi } from "./retryPolicy.ts"
 import { NodeGuard, type NodeUnavailableError } from "./NodeGuard.ts"
 import type { OutcomeKind } from "./Outcomes.ts"
@@ -33,6 +37,8 @@ export interface QueuedAction {
   readonly attempt: number
   /** The pod's node when it was queued, so a busy node can be waited for without an API call. */
   readonly node?: string | undefined
+  /** Earlier runs that ended in a retryable failure (the engine's own retries, with backoff). */
+  readonly failures?: number | undefined
 }
 
 export interface FollowUp {
@@ -47,6 +53,11 @@ export type ActionResult =
     readonly reason: string
     readonly node?: string | undefined
     readonly followUps: ReadonlyArray<FollowUp>
+    /**
+     * The cause may pass (a transient API error, an unreachable node, an open breaker): the engine
+     * tries the action again later, with backoff, a bounded number of times.
+     */
+    readonly retryable?: boolean | undefined
   }
   | {
     /** Not finished: try again after `after` (a timed-out exec to retry, or a busy node). */
@@ -63,8 +74,12 @@ const finished = (
   kind: OutcomeKind,
   reason: string,
   node?: string,
-  followUps: ReadonlyArray<FollowUp> = []
-): ActionResult => ({ _tag: "Finished", kind, reason, node, followUps })
+  followUps: ReadonlyArray<FollowUp> = [],
+  retryable = false
+): ActionResult => ({ _tag: "Finished", kind, reason, node, followUps, retryable })
+
+/** Attempts of a signal whose exec upgrade was refused with 429/5xx before the action fails (retryably). */
+export const MaxRefusedExecAttempts = 5
 
 /** What became of one container's signal. */
 type SignalResult =
@@ -72,7 +87,9 @@ type SignalResult =
   | { readonly _tag: "AlreadyGone"; readonly container: string; readonly detail: string }
   | { readonly _tag: "TimedOut"; readonly container: string; readonly error: ExecError }
   | { readonly _tag: "NodeUnavailable"; readonly container: string; readonly error: NodeUnavailableError }
-  | { readonly _tag: "Failed"; readonly container: string; readonly detail: string }
+  | { readonly _tag: "Failed"; readonly container: string; readonly detail: string; readonly retryable: boolean }
+  /** The upgrade was refused with 429/5xx (API priority and fairness, an overloaded server). */
+  | { readonly _tag: "Refused"; readonly container: string; readonly error: ExecRejectedError }
 
 export class ActionRunner extends Context.Service<ActionRunner, {
   readonly run: (queued: QueuedAction) => Effect.Effect<ActionResult>
@@ -104,28 +121,62 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           Effect.catchTag("KubeNotFoundError", () => Effect.succeed({ _tag: "Gone" as const }))
         )
 
-      /** The live pod, or the finished result when there is none to act on (gone, malformed). */
-      const livePod = (namespace: string, name: string) =>
-        Effect.map(readPod(namespace, name), (read) =>
-          read._tag === "Pod"
-            ? { pod: read.pod, result: undefined }
-            : { pod: undefined, result: read._tag === "Gone" ? finished("done", "pod already gone") : finished("skipped", read.message) })
+      /**
+       * The live pod the request was decided for, or the finished result when there is none to act
+       * on: gone, re-created under the same name (another UID), or malformed.
+       */
+      const livePod = (request: ActionRequest) =>
+        Effect.map(readPod(request.namespace, request.pod), (read) => {
+          if (read._tag === "Gone") return { pod: undefined, result: finished("done", "pod already gone") }
+          if (read._tag === "Malformed") return { pod: undefined, result: finished("skipped", read.message) }
+          const uid = read.pod.metadata.uid
+          if (request.uid !== undefined && uid !== request.uid) {
+            return {
+              pod: undefined,
+              result: finished("skipped", `pod replaced: ${request.namespace}/${request.pod} now has uid ${uid}, not ${request.uid}; left untouched`, read.pod.spec.nodeName)
+            }
+          }
+          return { pod: read.pod, result: undefined }
+        })
 
-      const decisionFor = (pod: Pod): Effect.Effect<Decision, KubeApiError> => {
-        const wf = pod.metadata.labels[LabelKeyWorkflow]
-        return wf === undefined
-          ? Effect.succeed(decide(pod, undefined, settings.policy))
-          : Effect.map(api(workflows.lookup(pod.metadata.namespace, wf)), (view) => decide(pod, view, settings.policy))
-      }
+      /** The whole decision for the live pod (`decidePod`: the policy behind Argo's recorded node). */
+      const decisionFor = (pod: Pod): Effect.Effect<Decision, KubeApiError> =>
+        Effect.gen(function*() {
+          const wf = pod.metadata.labels[LabelKeyWorkflow]
+          const context = wf === undefined
+            ? { _tag: "Gone" as const, reason: "not a workflow pod" }
+            : yield* api(workflows.lookup(pod.metadata.namespace, wf))
+          return decidePod(pod, context, settings.policy, yield* Clock.currentTimeMillis)
+        })
 
-      /** A merge patch that drops the status finalizer, guarded by the pod's resourceVersion. */
-      const stripStatusFinalizer = (pod: Pod, labels?: Record<string, string>) => ({
+      /**
+       * Re-checks the whole decision against the live pod before `action` takes it out of Argo's
+       * view: the finished result when the decision no longer calls for it, else undefined.
+       */
+      const verbs: Partial<Record<ActionName, string>> = { deletePod: "deletes", labelPodCompleted: "labels", removeFinalizer: "releases" }
+      const stillCalledFor = (pod: Pod, action: ActionName) =>
+        Effect.map(decisionFor(pod), (decision) => {
+          if (decision._tag === "Act" && decision.actions.some((a) => a.action === action)) return undefined
+          const why = decision._tag === "Act" ? decision.actions.map((a) => a.action).join(", ") : decision.reason
+          return finished("skipped", `policy no longer ${verbs[action]} the pod: ${why}`, pod.spec.nodeName)
+        })
+
+      /**
+       * A merge patch bound to the pod's UID (a re-created pod of the same name answers 409), and,
+       * when it rewrites the finalizer list, guarded by the pod's resourceVersion too.
+       */
+      const podPatch = (pod: Pod, change: { readonly labels?: Record<string, string>; readonly dropStatusFinalizer?: boolean }) => ({
         type: "merge" as const,
         body: {
           metadata: {
-            resourceVersion: pod.metadata.resourceVersion,
-            finalizers: pod.metadata.finalizers.filter((f) => f !== FinalizerPodStatus),
-            ...(labels === undefined ? {} : { labels })
+            uid: pod.metadata.uid,
+            ...(change.dropStatusFinalizer === true
+              ? {
+                resourceVersion: pod.metadata.resourceVersion,
+                finalizers: pod.metadata.finalizers.filter((f) => f !== FinalizerPodStatus)
+              }
+              : {}),
+            ...(change.labels === undefined ? {} : { labels: change.labels })
           }
         }
       })
@@ -171,8 +222,15 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               if (error.code === 404 || error.code === 400) {
                 return { _tag: "AlreadyGone", container, detail: `${error.code} ${error.reason}` } as const
               }
+              if (isTransientExecRefusal(error)) {
+                yield* Metric.update(Metric.withAttributes(retriesTotal, { action: signal === "SIGTERM" ? "terminateContainers" : "killContainers", reason: `exec ${error.code}` }), 1)
+                yield* Effect.logWarning(`${error.message}; trying again later`).pipe(
+                  Effect.annotateLogs({ container, node: node ?? "", code: error.code })
+                )
+                return { _tag: "Refused", container, error } as const
+              }
               if (error.code === 403) yield* Effect.logError(`${error.message} (check pods/exec in the RBAC rules)`)
-              return { _tag: "Failed", container, detail: error.message } as const
+              return { _tag: "Failed", container, detail: error.message, retryable: false } as const
             case "ExecTimeoutError":
               yield* Metric.update(Metric.withAttributes(execTimeouts, { phase: error.phase, node: node ?? "" }), 1)
               yield* Effect.logWarning(error.message).pipe(
@@ -183,9 +241,10 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               yield* Effect.logWarning(error.message).pipe(
                 Effect.annotateLogs({ container, node: node ?? "", phase: error.phase, elapsedMs: error.elapsedMs })
               )
+              // Could not connect at all (the API server or the network): worth trying again later.
               return error.phase === "stream"
                 ? { _tag: "TimedOut", container, error } as const
-                : { _tag: "Failed", container, detail: error.message } as const
+                : { _tag: "Failed", container, detail: error.message, retryable: true } as const
           }
         })
 
@@ -218,6 +277,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           const timedOut = of("TimedOut")
           const unavailable = of("NodeUnavailable")
           const failed = of("Failed")
+          const refused = of("Refused")
           const busy = unavailable.filter((r) => r.error.reason === "busy")
           const open = unavailable.filter((r) => r.error.reason === "breaker-open")
           const names = (rs: ReadonlyArray<SignalResult>) => rs.map((r) => r.container).join(", ")
@@ -228,6 +288,21 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               after: Duration.millis(busy[0]!.error.retryInMs),
               node,
               busyNode: busy[0]!.error.node,
+              followUps
+            } as const
+          }
+          // A refused upgrade (429 under API priority and fairness, a 5xx) is tried again after the
+          // server's Retry-After, a bounded number of times; then the engine's own retries take over.
+          if (refused.length > 0 && queued.attempt <= MaxRefusedExecAttempts) {
+            const after = refused.reduce(
+              (longest, r) => r.error.retryAfter === undefined ? longest : Duration.max(longest, r.error.retryAfter),
+              settings.execRetryBackoff
+            )
+            return {
+              _tag: "Requeue",
+              reason: `exec refused (${refused.map((r) => r.error.code).join(", ")}) for ${names(refused)}; retrying after ${Duration.format(after)}`,
+              after,
+              node,
               followUps
             } as const
           }
@@ -246,7 +321,8 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               "failed",
               `exec timed out on node ${node} for ${names(timedOut)} (${first.message})`,
               node,
-              followUps
+              followUps,
+              true
             )
           }
           // SIGKILL is the last signal: while its node's breaker is open it waits for the cooldown
@@ -261,9 +337,14 @@ export class ActionRunner extends Context.Service<ActionRunner, {
             } as const
           }
           if (open.length > 0) {
-            return finished("skipped", `${open[0]!.error.message}: ${signal} not sent to ${names(open)}`, node, followUps)
+            return finished("skipped", `${open[0]!.error.message}: ${signal} not sent to ${names(open)}`, node, followUps, true)
           }
-          if (failed.length > 0) return finished("failed", failed.map((f) => f.detail).join("; "), node, followUps)
+          if (refused.length > 0) {
+            return finished("failed", `exec refused: ${refused.map((r) => r.error.message).join("; ")}`, node, followUps, true)
+          }
+          if (failed.length > 0) {
+            return finished("failed", failed.map((f) => f.detail).join("; "), node, followUps, failed.every((f) => f.retryable))
+          }
           const gone = of("AlreadyGone")
           // "No such process" from a SIGKILL is not proof: read the pod again shortly (the next
           // attempt ends "no container is running" once the kubelet reports it), and say so if it
@@ -291,30 +372,38 @@ export class ActionRunner extends Context.Service<ActionRunner, {
 
       // ---- the actions ----------------------------------------------------------------------
 
-      const deleteLive = (request: ActionRequest, recheck: boolean) =>
+      /**
+       * deletePodByUID is not a policy decision (it removes one known pod, e.g. a retried step's old
+       * one), so only the Argo part of the decision is re-checked: its node must be recorded.
+       */
+      const argoHasRecorded = (pod: Pod) =>
+        Effect.gen(function*() {
+          const wf = pod.metadata.labels[LabelKeyWorkflow]
+          if (wf === undefined) return undefined
+          const context = yield* api(workflows.lookup(pod.metadata.namespace, wf))
+          if (context._tag === "Gone") return undefined
+          if (context._tag === "Unseen") return finished("skipped", `workflow ${wf} not seen yet: waiting for it`, pod.spec.nodeName)
+          const gate = argoRecorded(pod, context.workflow)
+          return gate.open ? undefined : finished("skipped", gate.reason, pod.spec.nodeName)
+        })
+
+      /** Deletes the pod decided for: the whole decision re-checked, or (deletePodByUID) Argo's part. */
+      const deleteLive = (request: ActionRequest) =>
         retrying(
           request.action,
           Effect.gen(function*() {
-            const live = yield* livePod(request.namespace, request.pod)
+            const live = yield* livePod(request)
             if (live.pod === undefined) return live.result
             const pod = live.pod
             const node = pod.spec.nodeName
-            if (request.uid !== undefined && pod.metadata.uid !== request.uid) {
-              return finished("skipped", `pod was re-created (uid ${pod.metadata.uid}, not ${request.uid})`, node)
-            }
-            if (recheck) {
-              const decision = yield* decisionFor(pod)
-              if (decision._tag === "Skip" || !decision.actions.some((a) => a.action === "deletePod")) {
-                const why = decision._tag === "Skip" ? decision.reason : decision.actions.map((a) => a.action).join(", ")
-                return finished("skipped", `policy no longer deletes the pod: ${why}`, node)
-              }
-            }
+            const stop = request.action === "deletePodByUID" ? yield* argoHasRecorded(pod) : yield* stillCalledFor(pod, "deletePod")
+            if (stop !== undefined) return stop
             const finalizer = hasStatusFinalizer(pod)
             if (pod.metadata.deletionTimestamp !== undefined && !finalizer) {
               return finished("done", "pod already being deleted", node)
             }
             if (finalizer) {
-              yield* api(pods.patch(request.namespace, request.pod, stripStatusFinalizer(pod)))
+              yield* api(pods.patch(request.namespace, request.pod, podPatch(pod, { dropStatusFinalizer: true })))
             }
             yield* api(pods.delete(request.namespace, request.pod, {
               uid: pod.metadata.uid,
@@ -331,12 +420,14 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           case "killContainers": {
             const signal: Signal = request.action === "terminateContainers" ? "SIGTERM" : "SIGKILL"
             return Effect.gen(function*() {
-              const live = yield* retrying(request.action, livePod(request.namespace, request.pod))
+              const live = yield* retrying(request.action, livePod(request))
               if (live.pod === undefined) return live.result
               const pod = live.pod
               if (pod.status.phase === "Pending") {
                 if (signal === "SIGKILL") return finished("done", "pod is Pending: nothing to kill", pod.spec.nodeName)
-                const deleted = yield* deleteLive({ ...request, action: "deletePod", uid: pod.metadata.uid }, false)
+                // Argo deletes a Pending pod instead of signalling it: a delete like any other, so it
+                // waits for Argo to have recorded the pod's node.
+                const deleted = yield* deleteLive({ ...request, action: "deletePod", uid: pod.metadata.uid })
                 return deleted._tag === "Finished" && deleted.kind === "done"
                   ? finished("done", "pod is Pending: deleted instead of signalled", pod.spec.nodeName)
                   : deleted
@@ -348,36 +439,35 @@ export class ActionRunner extends Context.Service<ActionRunner, {
             return retrying(
               request.action,
               Effect.gen(function*() {
-                const live = yield* livePod(request.namespace, request.pod)
+                const live = yield* livePod(request)
                 if (live.pod === undefined) return live.result
                 const pod = live.pod
                 const finalizer = hasStatusFinalizer(pod)
                 if (pod.metadata.labels[LabelKeyCompleted] === "true" && !finalizer) {
                   return finished("done", "already labelled", pod.spec.nodeName)
                 }
+                const stop = yield* stillCalledFor(pod, "labelPodCompleted")
+                if (stop !== undefined) return stop
                 // As Argo does, the label patch also drops the status finalizer (guarded by resourceVersion).
                 const labels = { [LabelKeyCompleted]: "true" }
-                yield* api(pods.patch(
-                  request.namespace,
-                  request.pod,
-                  finalizer ? stripStatusFinalizer(pod, labels) : { type: "merge", body: { metadata: { labels } } }
-                ))
+                yield* api(pods.patch(request.namespace, request.pod, podPatch(pod, { labels, dropStatusFinalizer: finalizer })))
                 return finished("done", `labelled ${LabelKeyCompleted}=true`, pod.spec.nodeName)
               })
             )
           case "deletePod":
-            return deleteLive(request, true)
           case "deletePodByUID":
-            return deleteLive(request, false)
+            return deleteLive(request)
           case "removeFinalizer":
             return retrying(
               request.action,
               Effect.gen(function*() {
-                const live = yield* livePod(request.namespace, request.pod)
+                const live = yield* livePod(request)
                 if (live.pod === undefined) return live.result
                 const pod = live.pod
                 if (!hasStatusFinalizer(pod)) return finished("done", "no status finalizer", pod.spec.nodeName)
-                yield* api(pods.patch(request.namespace, request.pod, stripStatusFinalizer(pod)))
+                const stop = yield* stillCalledFor(pod, "removeFinalizer")
+                if (stop !== undefined) return stop
+                yield* api(pods.patch(request.namespace, request.pod, podPatch(pod, { dropStatusFinalizer: true })))
                 return finished("done", "status finalizer removed", pod.spec.nodeName)
               })
             )

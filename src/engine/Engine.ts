@@ -6,15 +6,15 @@
  * scope interrupts the workers (their sockets close with their scopes) and records every action
  * that did not run as skipped.
  */
-import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Metric, Result, Scope, Stream } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Metric, Random, Result, Scope, Stream } from "effect"
 import { actionKey, type ActionRequest } from "../domain/Action.ts"
 import { LabelKeyWorkflow } from "../domain/argo.ts"
-import { decodePod, type Pod, runningContainers } from "../domain/Pod.ts"
-import { decide, type Decision } from "../domain/policy.ts"
+import { decodePod, type Pod, podKey, runningContainers } from "../domain/Pod.ts"
+import { type Decision, decidePod, type WorkflowContext } from "../domain/policy.ts"
 import { PodApi } from "../kube/PodApi.ts"
 import { ActionRunner, type QueuedAction } from "./ActionRunner.ts"
 import { EngineConfig } from "./EngineSettings.ts"
-import { longestRunningSeconds, queueDepth, workersBusy } from "./metrics.ts"
+import { longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "./metrics.ts"
 import { NodeGuard } from "./NodeGuard.ts"
 import { type Outcome, Outcomes } from "./Outcomes.ts"
 import { makeWorkQueue, type QueueDepth } from "./WorkQueue.ts"
@@ -47,6 +47,10 @@ export class Engine extends Context.Service<Engine, {
   readonly reconcile: (raw: unknown) => Effect.Effect<PlanResult>
   /** Decides what a pod needs now without queueing anything (a dry run). */
   readonly plan: (raw: unknown) => Effect.Effect<PlanResult>
+  /** Forgets a pod that is gone (its wait for Argo, its queued follow-ups stay to find it gone). */
+  readonly forget: (namespace: string, pod: string) => void
+  /** Pods whose cleanup waits for Argo to record their node (or for their workflow to appear). */
+  readonly waiting: () => ReadonlyMap<string, string>
   readonly depth: () => QueueDepth
   readonly busyWorkers: () => number
   /** Worker fibers still alive (for health checks: a dead loop is not a healthy engine). */
@@ -122,16 +126,24 @@ export const makeEngine = (options: EngineOptions) =>
     const usesExec = (item: QueuedAction) =>
       item.request.action === "terminateContainers" || item.request.action === "killContainers"
 
+    const workflowOf = (pod: Pod): Effect.Effect<WorkflowContext, string> => {
+      const wf = pod.metadata.labels[LabelKeyWorkflow]
+      if (wf === undefined) return Effect.succeed({ _tag: "Gone", reason: "not a workflow pod" })
+      return Effect.mapError(workflows.lookup(pod.metadata.namespace, wf), (e) => `cannot read workflow ${wf}: ${e.message}`)
+    }
+
+    /** Pods waiting for Argo, with the reason; warnings about unreadable node status, once per workflow. */
+    const waiting = new Map<string, string>()
+    const warned = new Set<string>()
+
     const planPod = (pod: Pod): Effect.Effect<Decision> =>
       Effect.gen(function*() {
-        const wf = pod.metadata.labels[LabelKeyWorkflow]
-        if (wf === undefined) return decide(pod, undefined, settings.policy)
-        const view = yield* Effect.result(workflows.lookup(pod.metadata.namespace, wf))
-        if (Result.isFailure(view)) {
-          return { _tag: "Skip", reason: `cannot read workflow ${wf}: ${view.failure.message}` } as const
-        }
-        return decide(pod, view.success, settings.policy)
+        const context = yield* Effect.result(workflowOf(pod))
+        if (Result.isFailure(context)) return { _tag: "Wait", reason: context.failure } as const
+        return decidePod(pod, context.success, settings.policy, clock.currentTimeMillisUnsafe())
       })
+
+    const killKey = (pod: Pod) => actionKey({ action: "killContainers", namespace: pod.metadata.namespace, pod: pod.metadata.name })
 
     const plan = (raw: unknown): Effect.Effect<PlanResult> => decideRaw(raw, false)
     const reconcile = (raw: unknown): Effect.Effect<PlanResult> => decideRaw(raw, true)
@@ -150,18 +162,40 @@ export const makeEngine = (options: EngineOptions) =>
         }
         const pod = decoded.success
         const decision = yield* planPod(pod)
-        if (enqueue && decision._tag === "Act") {
-          for (const planned of decision.actions) {
-            yield* submit({
-              action: planned.action,
-              namespace: pod.metadata.namespace,
-              pod: pod.metadata.name,
-              uid: pod.metadata.uid,
-              reason: planned.reason
-            }, planned.delay, pod.spec.nodeName)
+        const result = { namespace: pod.metadata.namespace, pod: pod.metadata.name, decision }
+        if (!enqueue) return result
+        const key = podKey(pod)
+        if (decision._tag === "Wait") {
+          waiting.set(key, decision.reason)
+          if (decision.warning !== undefined && !warned.has(decision.warning)) {
+            if (warned.size > 10_000) warned.clear()
+            warned.add(decision.warning)
+            yield* Effect.logWarning(decision.warning)
+          }
+        } else {
+          waiting.delete(key)
+        }
+        // Nothing runs in the pod any more: a pending SIGKILL has nothing to do.
+        if (runningContainers(pod).length === 0 && pod.status.phase !== "Pending") {
+          const kill = queue.remove(killKey(pod))
+          if (kill !== undefined) {
+            yield* record(kill, killKey(pod), "done", "nothing left to kill: every container stopped after SIGTERM")
+            wakeIdle()
           }
         }
-        return { namespace: pod.metadata.namespace, pod: pod.metadata.name, decision }
+        if (decision._tag !== "Act") return result
+        for (const planned of decision.actions) {
+          // Already signalled: its SIGKILL is due after the grace period; SIGTERM is not sent again.
+          if (planned.action === "terminateContainers" && queue.has(killKey(pod))) continue
+          yield* submit({
+            action: planned.action,
+            namespace: pod.metadata.namespace,
+            pod: pod.metadata.name,
+            uid: pod.metadata.uid,
+            reason: planned.reason
+          }, planned.delay, pod.spec.nodeName)
+        }
+        return result
       })
 
     /** The one-shot pass's level-based step after a kill: read the pod again and queue what it needs now. */
@@ -192,6 +226,13 @@ export const makeEngine = (options: EngineOptions) =>
         Effect.timeout(grace),
         Effect.ignore
       )
+
+    /** Exponential from `actionRetryBase`, capped at `actionRetryMax`, jittered ±20 %. */
+    const actionBackoff = (failures: number) =>
+      Effect.map(Random.next, (r) => {
+        const base = Duration.toMillis(settings.actionRetryBase) * 2 ** Math.min(failures - 1, 20)
+        return Duration.millis(Math.round(Math.min(Duration.toMillis(settings.actionRetryMax), base) * (0.8 + 0.4 * r)))
+      })
 
     const record = (item: QueuedAction, key: string, kind: Outcome["kind"], reason: string, node?: string) =>
       outcomes.record({
@@ -247,8 +288,31 @@ export const makeEngine = (options: EngineOptions) =>
               { request: item.request, attempt: item.attempt + 1, node: result.node ?? item.node },
               clock.currentTimeMillisUnsafe() + Duration.toMillis(result.after)
             )
+          } else if (result.retryable === true && result.kind !== "done" && (item.failures ?? 0) < settings.actionRetries) {
+            // The cause may pass (an unreachable node, an open breaker, a flaky API server): the
+            // action is tried again with backoff, so the system converges once the fault is gone.
+            const failures = (item.failures ?? 0) + 1
+            const after = yield* actionBackoff(failures)
+            const again = `${result.reason}; trying again in ${Duration.format(after)} (retry ${failures} of ${settings.actionRetries})`
+            yield* record(item, key, result.kind, again, result.node)
+            yield* Metric.update(Metric.withAttributes(retriesTotal, { action: item.request.action, reason: result.kind }), 1)
+            yield* Effect.logInfo(again).pipe(
+              Effect.annotateLogs({ namespace: item.request.namespace, pod: item.request.pod, action: item.request.action })
+            )
+            yield* queue.add(
+              key,
+              { request: item.request, attempt: 1, node: result.node ?? item.node, failures },
+              clock.currentTimeMillisUnsafe() + Duration.toMillis(after)
+            )
           } else {
             yield* record(item, key, result.kind, result.reason, result.node)
+            if (result.kind !== "done") {
+              const given = result.retryable === true ? `giving up after ${settings.actionRetries} retries: ` : ""
+              const log = result.kind === "failed" || given !== "" ? Effect.logWarning : Effect.logInfo
+              yield* log(`${item.request.action} ${result.kind}: ${given}${result.reason}`).pipe(
+                Effect.annotateLogs({ namespace: item.request.namespace, pod: item.request.pod, action: item.request.action, node: result.node ?? "" })
+              )
+            }
             if (options.reconcileAfterKill && item.request.action === "killContainers" && result.kind === "done") {
               yield* reconcileAgain(item.request)
             }
@@ -266,6 +330,7 @@ export const makeEngine = (options: EngineOptions) =>
         yield* Metric.update(Metric.withAttributes(queueDepth, { state: "delayed" }), d.delayed)
         yield* Metric.update(Metric.withAttributes(queueDepth, { state: "processing" }), d.processing)
         yield* Metric.update(workersBusy, running.size)
+        yield* Metric.update(podsWaitingForArgo, waiting.size)
         const now = clock.currentTimeMillisUnsafe()
         let oldest = now
         for (const r of running.values()) oldest = Math.min(oldest, r.since)
@@ -291,6 +356,8 @@ export const makeEngine = (options: EngineOptions) =>
     )
 
     return Engine.of({
+      forget: (namespace, pod) => void waiting.delete(`${namespace}/${pod}`),
+      waiting: () => waiting,
       submit,
       reconcile,
       plan,

@@ -27,6 +27,14 @@ export interface EngineSettings {
   readonly retryBase: Duration.Duration
   readonly retryMax: Duration.Duration
   readonly retryAttempts: number
+  /**
+   * An action that failed for a cause that may pass (unreachable node, open breaker, transient API
+   * errors past `retryAttempts`) is tried again this many times, after `actionRetryBase` doubling to
+   * `actionRetryMax` (jittered); then it is given up with a warning until the next resync.
+   */
+  readonly actionRetries: number
+  readonly actionRetryBase: Duration.Duration
+  readonly actionRetryMax: Duration.Duration
   /** Client-side API rate limit in requests per second; 0 = none. */
   readonly apiQps: number
   readonly apiBurst: number
@@ -48,6 +56,9 @@ export const defaultEngineSettings: EngineSettings = {
   retryBase: Duration.millis(100),
   retryMax: Duration.seconds(10),
   retryAttempts: 6,
+  actionRetries: 8,
+  actionRetryBase: Duration.seconds(5),
+  actionRetryMax: Duration.minutes(5),
   apiQps: 0,
   apiBurst: 0,
   deleteGracePeriodSeconds: undefined,

@@ -26,6 +26,13 @@ export interface WorkQueue<A> {
   readonly addUnsafe: (key: string, item: A, at?: number) => boolean
   /** Waits for the next due item; fails with `Done` once the queue is shut down. */
   readonly take: Effect.Effect<{ readonly key: string; readonly item: A }, Cause.Done>
+  /**
+   * Takes `key` out of the queue if it is waiting (ready or delayed) and returns what it held; a
+   * key being processed is left alone (its pending re-add, if any, is dropped).
+   */
+  readonly remove: (key: string) => A | undefined
+  /** Whether `key` is queued, delayed or being processed. */
+  readonly has: (key: string) => boolean
   /** Marks `key` processed; a re-add that came in meanwhile is queued now. */
   readonly done: (key: string) => Effect.Effect<void>
   readonly depth: () => QueueDepth
@@ -162,12 +169,14 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
     })
     yield* Effect.forkScoped(scheduler)
 
-    const take = Effect.flatMap(Queue.take(ready), (key) =>
-      Effect.sync(() => {
-        const entry = entries.get(key)!
+    const take: Effect.Effect<{ readonly key: string; readonly item: A }, Cause.Done> = Effect.flatMap(Queue.take(ready), (key) =>
+      Effect.suspend(() => {
+        const entry = entries.get(key)
+        // Removed (or removed and re-added later) while it waited in the ready queue: not this one.
+        if (entry === undefined || entry.state !== "ready") return take
         entries.set(key, { state: "processing", item: entry.item, at: entry.at })
         processingCount++
-        return { key, item: entry.item }
+        return Effect.succeed({ key, item: entry.item })
       }))
 
     const done = (key: string): Effect.Effect<void> =>
@@ -179,12 +188,35 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
         if (entry.again !== undefined) schedule(key, entry.again.item, entry.again.at, clock.currentTimeMillisUnsafe())
       })
 
+    const remove = (key: string): A | undefined => {
+      const entry = entries.get(key)
+      if (entry === undefined) return undefined
+      switch (entry.state) {
+        case "processing": {
+          const again = entry.again
+          entry.again = undefined
+          return again?.item
+        }
+        case "delayed":
+          // Its heap entry goes stale and is skipped when popped.
+          delayedCount--
+          entries.delete(key)
+          return entry.item
+        case "ready":
+          // Its key stays in the ready queue; `take` skips keys that have no ready entry.
+          entries.delete(key)
+          return entry.item
+      }
+    }
+
     const shutdown = Effect.asVoid(Queue.end(ready))
     yield* Effect.addFinalizer(() => shutdown)
 
     return {
       add,
       addUnsafe,
+      remove,
+      has: (key) => entries.has(key),
       take,
       done,
       depth: () => ({ ready: entries.size - delayedCount - processingCount, delayed: delayedCount, processing: processingCount }),

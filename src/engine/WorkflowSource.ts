@@ -1,17 +1,36 @@
 /**
- * Where the policy learns about a pod's workflow. `undefined` means the workflow is known to be
- * gone (or the Workflow CRD is absent): the pod's own pod-gc-strategy annotation then stands in.
- * A failure to find out (5xx, timeout) is an error, never `undefined`, so a flaky API server never
- * turns "delete after the workflow succeeds" into "just label".
+ * Where the decision learns about a pod's workflow, as a `WorkflowContext`: `Known` (the compact
+ * record), `Gone` (the API server answered 404, or the Workflow CRD is absent: the pod is an orphan
+ * and its own pod-gc-strategy annotation stands in), or `Unseen`. A failure to find out (5xx,
+ * timeout) is an error, never `Gone`, so a flaky API server never turns "delete after the workflow
+ * succeeds" into "just label", nor "wait for Argo" into "go ahead".
  */
 import { Clock, Context, Effect, Layer } from "effect"
-import { workflowView } from "../domain/workflow.ts"
-import type { WorkflowView } from "../domain/policy.ts"
+import type { WorkflowContext, WorkflowView } from "../domain/policy.ts"
+import { type WorkflowRecord, workflowRecord } from "../domain/workflow.ts"
 import type { KubeApiError } from "../kube/ApiError.ts"
 import { KubeClient } from "../kube/KubeClient.ts"
 
+export const gone = (namespace: string, name: string): WorkflowContext => ({
+  _tag: "Gone",
+  reason: `workflow ${namespace}/${name} not found (404)`
+})
+
+/**
+ * A record standing for a `WorkflowView` given by hand (tests, custom drivers): its node map is
+ * empty, so until its phase is completed its pods wait for Argo like any other.
+ */
+export const recordFromView = (namespace: string, name: string, view: WorkflowView): WorkflowRecord => ({
+  metadata: { namespace, name, uid: "", resourceVersion: "" },
+  phase: view.phase,
+  podGC: view.podGC,
+  shutdown: view.shutdown === "" ? undefined : view.shutdown,
+  deadlineAt: view.deadlineExceeded === true ? Number.NEGATIVE_INFINITY : undefined,
+  nodes: { _tag: "Nodes", pods: new Map(), source: "nodes" }
+})
+
 export class WorkflowSource extends Context.Service<WorkflowSource, {
-  readonly lookup: (namespace: string, name: string) => Effect.Effect<WorkflowView | undefined, KubeApiError>
+  readonly lookup: (namespace: string, name: string) => Effect.Effect<WorkflowContext, KubeApiError>
 }>()("pod-cleanup/WorkflowSource") {
   /** Reads workflows from the API (`argoproj.io/v1alpha1`), remembering answers for `ttlMillis`. */
   static readonly layerFromApi = (ttlMillis = 2_000): Layer.Layer<WorkflowSource, never, KubeClient> =>
@@ -19,13 +38,13 @@ export class WorkflowSource extends Context.Service<WorkflowSource, {
       WorkflowSource,
       Effect.gen(function*() {
         const client = yield* KubeClient
-        const cache = new Map<string, { readonly at: number; readonly view: WorkflowView | undefined }>()
+        const cache = new Map<string, { readonly at: number; readonly context: WorkflowContext }>()
         return WorkflowSource.of({
           lookup: Effect.fn("WorkflowSource.lookup")(function*(namespace: string, name: string) {
             const key = `${namespace}/${name}`
             const now = yield* Clock.currentTimeMillis
             const hit = cache.get(key)
-            if (hit !== undefined && now - hit.at < ttlMillis) return hit.view
+            if (hit !== undefined && now - hit.at < ttlMillis) return hit.context
             const raw = yield* client.call(
               { verb: "get", resource: "workflows.argoproj.io", namespace, name },
               (options) =>
@@ -40,19 +59,33 @@ export class WorkflowSource extends Context.Service<WorkflowSource, {
               // 404: the workflow is gone, or the CRD is not installed; both mean "no workflow".
               Effect.catchTag("KubeNotFoundError", () => Effect.succeed(undefined))
             )
-            const view = raw === undefined ? undefined : workflowView(raw, now)
-            cache.set(key, { at: now, view })
+            const context: WorkflowContext = raw === undefined
+              ? gone(namespace, name)
+              : { _tag: "Known", workflow: workflowRecord(raw) }
+            cache.set(key, { at: now, context })
             if (cache.size > 10_000) cache.delete(cache.keys().next().value!)
-            return view
+            return context
           })
         })
       })
     )
 
-  /** Fixed answers, for tests and for callers that already hold the workflows. */
-  static readonly layerStatic = (workflows: ReadonlyMap<string, WorkflowView>): Layer.Layer<WorkflowSource> =>
+  /**
+   * Fixed answers, for tests and for callers that already hold the workflows (`ns/name` → view or
+   * record); a workflow not in the map is gone.
+   */
+  static readonly layerStatic = (
+    workflows: ReadonlyMap<string, WorkflowView | WorkflowRecord>
+  ): Layer.Layer<WorkflowSource> =>
     Layer.succeed(
       WorkflowSource,
-      WorkflowSource.of({ lookup: (namespace, name) => Effect.succeed(workflows.get(`${namespace}/${name}`)) })
+      WorkflowSource.of({
+        lookup: (namespace, name) => {
+          const given = workflows.get(`${namespace}/${name}`)
+          if (given === undefined) return Effect.succeed(gone(namespace, name))
+          const workflow = "metadata" in given ? given : recordFromView(namespace, name, given)
+          return Effect.succeed({ _tag: "Known", workflow })
+        }
+      })
     )
 }

@@ -50,3 +50,7 @@ export const watchRestarts = Metric.counter("watch_restarts_total", {
   description: "Watch restarts, by resource and reason",
   incremental: true
 })
+
+export const podsWaitingForArgo = Metric.gauge("pods_waiting_for_argo", {
+  description: "Finished pods whose label, delete or finalizer removal waits for Argo to record their node (or for their workflow to be seen)"
+})

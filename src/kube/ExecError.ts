@@ -2,7 +2,7 @@
  * The typed outcomes of a failed exec. Each carries where it happened (namespace, pod, container,
  * node) and how long it ran, so a warning line alone tells an operator which kubelet to look at.
  */
-import { Data } from "effect"
+import { Data, type Duration } from "effect"
 
 export interface ExecTarget {
   readonly namespace: string
@@ -39,6 +39,8 @@ export class ExecTimeoutError extends Data.TaggedError("ExecTimeoutError")<ExecF
 export class ExecRejectedError extends Data.TaggedError("ExecRejectedError")<ExecFailure & {
   readonly code: number
   readonly reason: string
+  /** The server's `Retry-After` on a 429/503 refusal. */
+  readonly retryAfter?: Duration.Duration | undefined
 }> {}
 
 /**
@@ -54,3 +56,10 @@ export type ExecError = ExecNonZeroExitError | ExecTimeoutError | ExecRejectedEr
 
 export const describeTarget = (t: ExecTarget): string =>
   `${t.namespace}/${t.pod} container ${t.container}${t.node ? ` on ${t.node}` : ""}`
+
+/**
+ * A refusal that may pass: 429 (API priority and fairness under load) or a 5xx from the API server
+ * or a proxy. Worth trying again after `retryAfter`; every other refusal is final.
+ */
+export const isTransientExecRefusal = (e: ExecError): boolean =>
+  e._tag === "ExecRejectedError" && (e.code === 429 || e.code === 500 || e.code === 502 || e.code === 503 || e.code === 504)

@@ -6,9 +6,9 @@
  * shutdown grace, then interrupts them; the lease is released after that.
  */
 import type * as k8s from "@kubernetes/client-node"
-import { Clock, Context, Duration, Effect, type Fiber, Layer, Result } from "effect"
-import { LabelKeyWorkflow } from "../domain/argo.ts"
-import { workflowView } from "../domain/workflow.ts"
+import { Context, Duration, Effect, type Fiber, Layer, Random, Result } from "effect"
+import { AnnotationKeyNodeId, AnnotationKeyNodeName, LabelKeyWorkflow } from "../domain/argo.ts"
+import { argoNodeId, changedNodeIds, type WorkflowRecord, workflowInputsEqual } from "../domain/workflow.ts"
 import { ActionRunner } from "../engine/ActionRunner.ts"
 import { type Engine, makeEngine } from "../engine/Engine.ts"
 import { EngineConfig } from "../engine/EngineSettings.ts"
@@ -18,7 +18,7 @@ import { KubeClient } from "../kube/KubeClient.ts"
 import { PodApi } from "../kube/PodApi.ts"
 import { type InformerCache, makeInformer } from "./informer.ts"
 import { LeaderElection } from "./LeaderElection.ts"
-import { listWorkflows, objectKey, podListWatch, type WorkflowObject, workflowListWatch } from "./sources.ts"
+import { listWorkflows, objectKey, podListWatch, workflowListWatch } from "./sources.ts"
 
 export interface ControllerSettings {
   /** Namespaces to watch; empty = all. */
@@ -27,6 +27,11 @@ export interface ControllerSettings {
   readonly shutdownGrace: Duration.Duration
   /** A watch silent for this long is restarted (default 5 minutes). */
   readonly watchSilenceLimit?: Duration.Duration | undefined
+  /**
+   * While leading, every cached pod is decided again this often (jittered ±10 %), so actions that
+   * were given up on are tried again once their cause is gone. Default 5 minutes; 0 turns it off.
+   */
+  readonly resyncPeriod?: Duration.Duration | undefined
 }
 
 export interface ControllerStatus {
@@ -38,6 +43,8 @@ export interface ControllerStatus {
   readonly workflowCrd: boolean
   readonly podsKnown: number
   readonly workflowsKnown: number
+  /** Pods whose cleanup waits for Argo to record their node. */
+  readonly waitingForArgo: number
   readonly queue: { readonly ready: number; readonly delayed: number; readonly processing: number } | undefined
   readonly detail: ReadonlyArray<string>
 }
@@ -56,7 +63,6 @@ const makeController = (settings: ControllerSettings) =>
     const pods = yield* PodApi
     const engineSettings = yield* EngineConfig
     const leadership = yield* LeaderElection
-    const clock = yield* Clock.Clock
     const namespaces: ReadonlyArray<string | undefined> = settings.namespaces.length === 0 ? [undefined] : settings.namespaces
 
     let engine: Engine["Service"] | undefined
@@ -69,6 +75,15 @@ const makeController = (settings: ControllerSettings) =>
 
     const submit = (pod: unknown) => (accepting && engine !== undefined ? Effect.asVoid(engine.reconcile(pod)) : Effect.void)
 
+    /** The pod's node ID in its workflow (Argo's `nodeID`), to find the pods a node change concerns. */
+    const nodeIdOf = (pod: k8s.V1Pod, workflow: string): string | undefined => {
+      const annotations = pod.metadata?.annotations ?? {}
+      const id = annotations[AnnotationKeyNodeId]
+      if (id) return id
+      const name = annotations[AnnotationKeyNodeName]
+      return name ? argoNodeId(workflow, name) : undefined
+    }
+
     // ---- workflows ----------------------------------------------------------------------------
     const crd = yield* workflowCrdPresent(client, namespaces[0])
     if (!crd) {
@@ -78,24 +93,41 @@ const makeController = (settings: ControllerSettings) =>
       )
     }
     const podCaches: Array<InformerCache<k8s.V1Pod>> = []
-    const reconcileWorkflowPods = (wfKey: string) =>
+    /** Decides the workflow's pods again: all of them, or those whose node changed. */
+    const reconcileWorkflowPods = (wfKey: string, nodes: ReadonlySet<string> | "all" = "all") =>
       Effect.gen(function*() {
+        if (nodes !== "all" && nodes.size === 0) return
+        const workflow = wfKey.slice(wfKey.indexOf("/") + 1)
         for (const podKey of podsByWorkflow.get(wfKey) ?? []) {
           for (const cache of podCaches) {
             const pod = cache.get(podKey)
-            if (pod !== undefined) yield* submit(pod)
+            if (pod === undefined) continue
+            if (nodes !== "all") {
+              const id = nodeIdOf(pod, workflow)
+              // A pod without a node ID waits for the workflow's phase: only "all" concerns it.
+              if (id === undefined || !nodes.has(id)) continue
+            }
+            yield* submit(pod)
           }
         }
       })
+    /** What changed for the policy between two records of a workflow: nothing, some nodes, or all. */
+    const workflowChange = (wf: WorkflowRecord, previous: WorkflowRecord | undefined): ReadonlySet<string> | "all" => {
+      if (previous === undefined) return "all"
+      if (workflowInputsEqual(wf, previous)) return new Set()
+      const { nodes: _a, ...fields } = wf
+      const { nodes: _b, ...previousFields } = previous
+      const sameFields = workflowInputsEqual({ ...fields, nodes: previous.nodes }, { ...previousFields, nodes: previous.nodes })
+      return sameFields ? changedNodeIds(previous, wf) : "all"
+    }
     const workflowInformers = crd
       ? namespaces.map((namespace) =>
-        makeInformer<WorkflowObject>({
+        makeInformer<WorkflowRecord>({
           resource: "workflows",
           ...workflowListWatch(client, namespace),
           keyOf: objectKey,
           silenceLimit: settings.watchSilenceLimit,
-          onUpsert: (wf, previous) =>
-            previous !== undefined && sameForPolicy(wf, previous) ? Effect.void : reconcileWorkflowPods(objectKey(wf)),
+          onUpsert: (wf, previous) => reconcileWorkflowPods(objectKey(wf), workflowChange(wf, previous)),
           onDelete: (wf) => reconcileWorkflowPods(objectKey(wf))
         })
       )
@@ -103,14 +135,14 @@ const makeController = (settings: ControllerSettings) =>
     const apiWorkflows = yield* WorkflowSource.useSync((s) => s).pipe(Effect.provide(WorkflowSource.layerFromApi()))
     const workflows = WorkflowSource.of({
       lookup: (namespace, name) => {
-        if (!crd) return Effect.succeed(undefined)
+        if (!crd) return Effect.succeed({ _tag: "Gone", reason: "the Workflow CRD is not installed" } as const)
         const key = `${namespace}/${name}`
         const informer = workflowInformers.find((_, i) => namespaces[i] === undefined || namespaces[i] === namespace)
-        const raw = informer?.cache.get(key)
-        if (raw !== undefined) return Effect.succeed(workflowView(raw, clock.currentTimeMillisUnsafe()))
+        const cached = informer?.cache.get(key)
+        if (cached !== undefined) return Effect.succeed({ _tag: "Known", workflow: cached } as const)
         // Not in the cache is not "gone": the cache lags behind while its watch is slow, silent or
         // reconnecting, and a pod can be seen before its workflow. Only the API server can say the
-        // workflow is gone (404 → undefined); a failure stays a failure (WorkflowSource's contract).
+        // workflow is gone (404); a failure stays a failure (WorkflowSource's contract).
         return apiWorkflows.lookup(namespace, name)
       }
     })
@@ -134,6 +166,7 @@ const makeController = (settings: ControllerSettings) =>
           }),
         onDelete: (pod) =>
           Effect.sync(() => {
+            engine?.forget(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "")
             const wf = workflowOf(pod)
             if (wf === undefined) return
             const set = podsByWorkflow.get(wf)
@@ -162,8 +195,21 @@ const makeController = (settings: ControllerSettings) =>
         engine = term
         yield* Effect.addFinalizer(() => Effect.sync(() => engine = undefined))
         yield* Effect.logInfo("leading: reconciling every known pod")
-        for (const cache of podCaches) for (const pod of [...cache.values()]) yield* submit(pod)
-        return yield* Effect.never
+        const everyPod = Effect.gen(function*() {
+          for (const cache of podCaches) for (const pod of [...cache.values()]) yield* submit(pod)
+        })
+        yield* everyPod
+        const resyncMs = Duration.toMillis(settings.resyncPeriod ?? Duration.minutes(5))
+        if (resyncMs <= 0) return yield* Effect.never
+        // The level-based safety net: every pod is decided again now and then, so what was given
+        // up on (a partition longer than the retries, a burst of errors) converges once it passes.
+        return yield* Effect.forever(
+          Effect.gen(function*() {
+            yield* Effect.sleep(Duration.millis(resyncMs * (0.9 + 0.2 * (yield* Random.next))))
+            yield* Effect.logDebug("resync: deciding every known pod again")
+            yield* everyPod
+          })
+        )
       })
     )
     const leaderLoop = yield* Effect.forkScoped(leadership.run(whileLeader))
@@ -197,23 +243,13 @@ const makeController = (settings: ControllerSettings) =>
           workflowCrd: crd,
           podsKnown: podInformers.reduce((n, i) => n + i.cache.size(), 0),
           workflowsKnown: workflowInformers.reduce((n, i) => n + i.cache.size(), 0),
+          waitingForArgo: engine?.waiting().size ?? 0,
           queue: engine?.depth(),
           detail
         }
       }
     })
   })
-
-/** Whether the parts of a workflow the policy reads are unchanged (status churn is ignored). */
-const sameForPolicy = (a: WorkflowObject, b: WorkflowObject): boolean => {
-  const pick = (w: WorkflowObject) =>
-    JSON.stringify([
-      (w.status as { phase?: unknown } | undefined)?.phase,
-      (w.spec as { podGC?: unknown; shutdown?: unknown } | undefined)?.podGC,
-      (w.spec as { shutdown?: unknown } | undefined)?.shutdown
-    ])
-  return pick(a) === pick(b)
-}
 
 /** Lists one workflow to learn whether the CRD is installed (404 = absent). */
 const workflowCrdPresent = (client: KubeClient["Service"], namespace: string | undefined) =>

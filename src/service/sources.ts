@@ -4,7 +4,8 @@
  * namespaces or one.
  */
 import type * as k8s from "@kubernetes/client-node"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
+import { type WorkflowRecord, workflowRecord } from "../domain/workflow.ts"
 import type { KubeApiError } from "../kube/ApiError.ts"
 import type { KubeClient } from "../kube/KubeClient.ts"
 import type { PodApi } from "../kube/PodApi.ts"
@@ -52,13 +53,18 @@ export const listWorkflows = (
     })
   )
 
-export const workflowListWatch = (client: KubeClient["Service"], namespace: string | undefined): ListWatch<WorkflowObject> => ({
-  list: (options) => listWorkflows(client, namespace, options),
+/**
+ * Workflows as compact records, decoded once as each object arrives: the caches never hold whole
+ * Workflow objects (thousands of nodes, stored templates).
+ */
+export const workflowListWatch = (client: KubeClient["Service"], namespace: string | undefined): ListWatch<WorkflowRecord> => ({
+  list: (options) =>
+    Effect.map(listWorkflows(client, namespace, options), (page) => ({ ...page, items: page.items.map(workflowRecord) })),
   watch: (resourceVersion) =>
     watchStream<WorkflowObject>(client, { verb: "watch", resource: "workflows.argoproj.io", namespace }, workflowsPath(namespace), {
       resourceVersion,
       allowWatchBookmarks: true
-    })
+    }).pipe(Stream.map((event) => event.type === "BOOKMARK" ? event : { type: event.type, object: workflowRecord(event.object) }))
 })
 
 export const objectKey = (o: { readonly metadata?: { readonly namespace?: string; readonly name?: string } }): string =>

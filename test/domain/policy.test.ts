@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import type { PodPhase } from "../../src/domain/argo.ts"
 import { decodePod, type Pod } from "../../src/domain/Pod.ts"
 import {
-  type Decision,
+  type PolicyDecision,
   decide,
   defaultPolicyOptions,
   determinePodCleanupAction,
@@ -67,7 +67,7 @@ type Expected =
   | { readonly skip: string }
   | { readonly act: ReadonlyArray<readonly [string, number]>; readonly reason: string }
 
-const summarize = (d: Decision): Expected =>
+const summarize = (d: PolicyDecision): Expected =>
   d._tag === "Skip"
     ? { skip: d.reason }
     : {

@@ -7,6 +7,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import type { WorkflowView } from "../../src/domain/policy.ts"
+import type { WorkflowRecord } from "../../src/domain/workflow.ts"
+import { recordFromView } from "../../src/engine/WorkflowSource.ts"
 import { ActionRunner } from "../../src/engine/ActionRunner.ts"
 import { Engine } from "../../src/engine/Engine.ts"
 import { argoCompatible, defaultEngineSettings, type EngineSettings } from "../../src/engine/EngineSettings.ts"
@@ -24,10 +26,14 @@ afterAll(async () => {
   await sim?.close()
 })
 
-const workflows = new Map<string, WorkflowView>([
+const workflows = new Map<string, WorkflowView | WorkflowRecord>([
   ["argo/wf-delete", { phase: "Succeeded", podGC: { strategy: "OnPodCompletion", deleteDelayDuration: "0s" } }],
   ["argo/wf-success", { phase: "Succeeded", podGC: { strategy: "OnPodSuccess", deleteDelayDuration: "0s" } }],
-  ["argo/wf-stop", { phase: "Running", shutdown: "Terminate" }]
+  // Argo marks the unfinished nodes of a workflow being shut down Failed (applyExecutionControl).
+  ["argo/wf-stop", {
+    ...recordFromView("argo", "wf-stop", { phase: "Running", shutdown: "Terminate" }),
+    nodes: { _tag: "Nodes", source: "nodes", pods: new Map([["wf-stop-1", { phase: "Failed", taskResultSynced: undefined, fulfilled: true }]]) }
+  }]
 ])
 const engineFor = (settings: Partial<EngineSettings> = {}) => engineAgainst(sim, workflows, settings)
 
@@ -83,6 +89,7 @@ describe("actions on loopback", () => {
     Effect.gen(function*() {
       const pod = sim.addPod({
         ...workflowPod("pending-1", { workflow: "wf-stop" }),
+        annotations: { "workflows.argoproj.io/node-id": "wf-stop-1" },
         phase: "Pending",
         containers: [{ name: "main", state: "waiting" }, { name: "wait", state: "waiting" }]
       })

@@ -167,7 +167,7 @@ describe("engine timing (TestClock)", () => {
       yield* engine.awaitIdle
       assert.strictEqual((yield* outcomesOf("b-5")).terminateContainers?.kind, "done")
       assert.strictEqual(guard.breakerStates().get("node-b")?._tag, "Closed")
-    }).pipe(Effect.provide(engineFor({ execRetries: 0, perNodeExecCap: 4 }))))
+    }).pipe(Effect.provide(engineFor({ execRetries: 0, perNodeExecCap: 4, actionRetries: 0 }))))
 
   it.effect("a node whose exec slots are all taken never holds a worker: its actions wait for a slot, others go on", () =>
     Effect.gen(function*() {

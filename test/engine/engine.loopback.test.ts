@@ -37,7 +37,9 @@ describe("engine on loopback", () => {
     execRetryBackoff: Duration.millis(200),
     perNodeExecCap: 2,
     breakerThreshold: 3,
-    breakerCooldown: Duration.seconds(2)
+    breakerCooldown: Duration.seconds(2),
+    // One pass: what fails on the partitioned node is reported, not tried again (engine.retries.test.ts).
+    actionRetries: 0
   } satisfies Partial<EngineSettings>
   const graceSeconds = 1
   const slowMs = 100

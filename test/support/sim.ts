@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { WorkflowView } from "../../src/domain/policy.ts"
+import type { WorkflowRecord } from "../../src/domain/workflow.ts"
 import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
 import { engineLayer } from "../../src/engine/layers.ts"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
@@ -64,7 +65,7 @@ export const advance = (totalMs: number, stepMs = 250, realMs = 3) =>
 /** The engine with everything below it against `sim`, workflows given, one-shot reconciling on. */
 export const engineAgainst = (
   sim: SimCluster,
-  workflows: ReadonlyMap<string, WorkflowView>,
+  workflows: ReadonlyMap<string, WorkflowView | WorkflowRecord>,
   settings: Partial<EngineSettings> = {}
 ) =>
   engineLayer(settings, { reconcileAfterKill: true }, WorkflowSource.layerStatic(workflows)).pipe(
