@@ -72,10 +72,14 @@ export const inCluster = (
       const namespace = fs.existsSync(nsFile) ? fs.readFileSync(nsFile, "utf8").trim() : undefined
       const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`
       const config = new k8s.KubeConfig()
+      // client-node's own `tokenFile` provider sends the file as is: a trailing newline (common when
+      // a token is written by hand or by a secret tool) makes every WebSocket (exec) handshake throw
+      // ERR_INVALID_CHAR. This provider trims, like client-go, and re-reads the file when it changes,
+      // so projected (rotating) tokens keep working.
+      config.addAuthenticator(new TrimmedTokenFileAuth())
       config.loadFromOptions({
         clusters: [{ name: "inCluster", server, caFile, skipTLSVerify: false }],
-        // The tokenFile provider re-reads the file, so projected (rotating) tokens keep working.
-        users: [{ name: "inClusterUser", authProvider: { name: "tokenFile", config: { tokenFile } } }],
+        users: [{ name: "inClusterUser", authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: tokenFile } } }],
         contexts: [{ name: "inClusterContext", cluster: "inCluster", user: "inClusterUser", namespace }],
         currentContext: "inClusterContext"
       })
@@ -83,6 +87,37 @@ export const inCluster = (
     },
     catch: (cause) => new KubeConfigError({ source: "in-cluster", message: `in-cluster configuration: ${messageOf(cause)}` })
   })
+
+const TOKEN_FILE_PROVIDER = "pod-cleanup-token-file"
+
+/**
+ * A bearer token read from a file, trimmed of surrounding whitespace (client-go does the same).
+ * The file is stat'ed on every request and re-read when its identity, size or mtime changed, so a
+ * rotated projected token (an atomic symlink swap) or a token rewritten on disk is picked up at
+ * once, without a timer. Registered as a custom authenticator under its own provider name, so
+ * client-node's untrimmed `tokenFile` provider never matches it.
+ */
+class TrimmedTokenFileAuth {
+  #token: string | undefined
+  #stamp = ""
+  isAuthProvider(user: k8s.User): boolean {
+    return user.authProvider?.name === TOKEN_FILE_PROVIDER && typeof user.authProvider.config?.path === "string"
+  }
+  async applyAuthentication(user: k8s.User, opts: { headers?: unknown }): Promise<void> {
+    const file = String(user.authProvider?.config?.path)
+    const stat = fs.statSync(file)
+    const stamp = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`
+    if (this.#token === undefined || stamp !== this.#stamp) {
+      this.#token = fs.readFileSync(file, "utf8").trim()
+      this.#stamp = stamp
+    }
+    if (this.#token.length > 0) {
+      // client-node always hands a plain header object here (it creates one before calling us).
+      if (opts.headers === undefined || opts.headers === null) opts.headers = {}
+      ;(opts.headers as Record<string, string>).Authorization = `Bearer ${this.#token}`
+    }
+  }
+}
 
 /** Resolves the configuration in controller-runtime's order. */
 export const loadKubeConfig = (inputs: KubeConfigInputs): Effect.Effect<LoadedKubeConfig, KubeConfigError> => {
@@ -109,6 +144,16 @@ export const loadKubeConfig = (inputs: KubeConfigInputs): Effect.Effect<LoadedKu
 }
 
 const finish = (config: k8s.KubeConfig, source: string): LoadedKubeConfig => {
+  // A kubeconfig `token` (or a `token-file` client-node read once) with surrounding whitespace
+  // would break every WebSocket handshake; client-go trims it.
+  if (config.getUsers().some((u) => typeof u.token === "string" && u.token !== u.token.trim())) {
+    config.loadFromOptions({
+      clusters: config.getClusters(),
+      contexts: config.getContexts(),
+      users: config.getUsers().map((u) => (typeof u.token === "string" ? { ...u, token: u.token.trim() } : u)),
+      currentContext: config.getCurrentContext()
+    })
+  }
   const cluster = config.getCurrentCluster()
   if (!cluster) throw new Error("the current context names no cluster")
   const context = config.getContextObject(config.getCurrentContext())
