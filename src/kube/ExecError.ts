@@ -2,7 +2,7 @@
  * The typed outcomes of a failed exec. Each carries where it happened (namespace, pod, container,
  * node) and how long it ran, so a warning line alone tells an operator which kubelet to look at.
  */
-import { Data } from "effect"
+import { Data, type Duration } from "effect"
 
 export interface ExecTarget {
   readonly namespace: string
@@ -34,11 +34,13 @@ export class ExecTimeoutError extends Data.TaggedError("ExecTimeoutError")<ExecF
 
 /**
  * The API server refused the exec before the upgrade (404 pod or container gone, 400 container
- * not running, 403 forbidden) or answered with a failure status that is not an exit code.
+ * not running, 403 forbidden, 429/5xx overloaded) or answered with a failure status that is not
+ * an exit code. `retryAfter` carries the refusal's `Retry-After` header when it had one.
  */
 export class ExecRejectedError extends Data.TaggedError("ExecRejectedError")<ExecFailure & {
   readonly code: number
   readonly reason: string
+  readonly retryAfter?: Duration.Duration | undefined
 }> {}
 
 /**
@@ -54,3 +56,11 @@ export type ExecError = ExecNonZeroExitError | ExecTimeoutError | ExecRejectedEr
 
 export const describeTarget = (t: ExecTarget): string =>
   `${t.namespace}/${t.pod} container ${t.container}${t.node ? ` on ${t.node}` : ""}`
+
+/**
+ * A refusal the server may not repeat: throttled (429) or failing (500, 502, 503, 504). Worth
+ * retrying with backoff, after `retryAfter` when the server sent one. Everything else (404, 400,
+ * 403, a non-zero exit, timeouts, lost connections) is decided elsewhere.
+ */
+export const isTransientExecRefusal = (e: ExecError): boolean =>
+  e._tag === "ExecRejectedError" && [429, 500, 502, 503, 504].includes(e.code)
