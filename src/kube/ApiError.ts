@@ -67,6 +67,39 @@ export const parseRetryAfter = (value: string | undefined, nowMillis: number): D
   return Duration.millis(Math.max(0, at - nowMillis))
 }
 
+/**
+ * A URL fit for a log line: user info (`user:pass@`) becomes `***@`. The rest of the URL is kept
+ * as written (no normalisation), so an operator still recognises the server.
+ */
+export const redactUrl = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1***@")
+
+const SECRET_HEADERS = "(?:proxy-)?authorization|set-cookie|cookie|x-auth-token|x-api-key|x-csrf-token"
+const SECRET_KEYS =
+  "password|passwd|pwd|passphrase|token|access_token|refresh_token|id_token|client_secret|secret|api_key|apikey|auth"
+
+const secretPatterns: ReadonlyArray<readonly [RegExp, string]> = [
+  // Header values, as a proxy echoes them (`Authorization: Bearer …`, `"cookie": "…"`, `<td>Cookie: …</td>`).
+  [new RegExp(`(["']?\\b(?:${SECRET_HEADERS})["']?\\s*[:=]\\s*)(?:"[^"\\r\\n]*"|'[^'\\r\\n]*'|[^\\r\\n<"]*)`, "gi"), "$1***"],
+  // Credentials that travel without their header name.
+  // Credentials that travel without their header name. A credential has a digit or a symbol, or is
+  // long: "Basic authentication failed" stays readable.
+  [/\b(Bearer|Basic|Negotiate|Digest)\s+(?:[A-Za-z]*[0-9\-._~+/=][A-Za-z0-9\-._~+/=]*|[A-Za-z]{20,})/gi, "$1 ***"],
+  // JWT-looking strings (service-account and OIDC tokens): `eyJ…` header, one or two more parts.
+  [/\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){1,2}/g, "***"],
+  // `password=…`, `token: …`, `"client_secret":"…"` pairs.
+  [new RegExp(`(["']?\\b(?:${SECRET_KEYS})["']?\\s*[=:]\\s*)(?:"[^"\\r\\n]*"|'[^'\\r\\n]*'|[^\\s&;,"'<>]+)`, "gi"), "$1***"],
+  // User info in any URL inside the text.
+  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]*@/gi, "$1***@"]
+]
+
+/**
+ * Masks what must never reach a log line: bearer/basic credentials, JWT-looking strings, the
+ * values of `Authorization`/`Cookie`-style headers, `password=`/`token=` pairs and URL user
+ * info. Used on every server-provided text (error bodies, exec refusals) and error cause.
+ */
+export const redactSecrets = (text: string): string =>
+  secretPatterns.reduce((acc, [pattern, replacement]) => acc.replace(pattern, replacement), text)
+
 interface StatusBody {
   readonly reason?: string
   readonly message?: string
@@ -79,14 +112,15 @@ const parseStatus = (body: unknown): StatusBody => {
     try {
       value = JSON.parse(body)
     } catch {
-      return { message: body.slice(0, 500) }
+      // Not a Status: a proxy's or load balancer's page, which may echo the request's headers.
+      return { message: redactSecrets(body.slice(0, 2000)).slice(0, 500) }
     }
   }
   if (value !== null && typeof value === "object") {
     const o = value as Record<string, unknown>
     return {
       reason: typeof o.reason === "string" ? o.reason : undefined,
-      message: typeof o.message === "string" ? o.message : undefined,
+      message: typeof o.message === "string" ? redactSecrets(o.message) : undefined,
       code: typeof o.code === "number" ? o.code : undefined
     }
   }
@@ -147,7 +181,7 @@ export const causeMessage = (cause: unknown): string => {
       break
     }
   }
-  return parts.join(": ") || "unknown error"
+  return redactSecrets(parts.join(": ")) || "unknown error"
 }
 
 const httpReason = (code: number): string => {

@@ -5,6 +5,7 @@
  * configuration is a typed error that says what was tried.
  */
 import * as k8s from "@kubernetes/client-node"
+import { redactSecrets, redactUrl } from "./ApiError.ts"
 import { Data, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -30,7 +31,7 @@ export interface KubeConfigInputs {
   readonly homeConfig?: boolean | undefined
 }
 
-/** What was loaded, and from where (logged at startup; never includes credentials). */
+/** What was loaded, and from where (logged at startup; never includes credentials: `server` is redacted). */
 export interface LoadedKubeConfig {
   readonly config: k8s.KubeConfig
   readonly source: string
@@ -52,7 +53,7 @@ const fromFiles = (files: ReadonlyArray<string>, source: string): Effect.Effect<
       }
       return finish(config, source)
     },
-    catch: (cause) => new KubeConfigError({ source, message: `cannot load ${source}: ${messageOf(cause)}` })
+    catch: (cause) => new KubeConfigError({ source, message: `cannot load ${source}: ${redactSecrets(messageOf(cause))}` })
   })
 
 /** Builds the in-cluster configuration like client-go's `rest.InClusterConfig`, from any folder. */
@@ -157,7 +158,7 @@ const finish = (config: k8s.KubeConfig, source: string): LoadedKubeConfig => {
   const cluster = config.getCurrentCluster()
   if (!cluster) throw new Error("the current context names no cluster")
   const context = config.getContextObject(config.getCurrentContext())
-  return { config, source, server: cluster.server, namespace: context?.namespace }
+  return { config, source, server: redactUrl(cluster.server), namespace: context?.namespace }
 }
 
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))

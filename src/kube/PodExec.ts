@@ -12,7 +12,7 @@ import type { IncomingMessage } from "node:http"
 import querystring from "node:querystring"
 import { Writable } from "node:stream"
 import WebSocket from "ws"
-import { causeMessage, parseRetryAfter } from "./ApiError.ts"
+import { causeMessage, parseRetryAfter, redactSecrets } from "./ApiError.ts"
 import {
   describeTarget,
   ExecConnectionLostError,
@@ -342,7 +342,8 @@ const parseJson = (text: string): StatusV1 | undefined => {
 const refusalError = (target: ExecTarget, refusal: Refusal, elapsedMs: number): ExecRejectedError => {
   const status = parseJson(refusal.body)
   const reason = status?.reason ?? `HTTP${refusal.code}`
-  const detail = status?.message ?? refusal.body.slice(0, 300)
+  // A refusal may come from a proxy that echoes the request's headers: never log them.
+  const detail = redactSecrets(status?.message ?? refusal.body.slice(0, 1000)).slice(0, 300)
   return new ExecRejectedError({
     ...target,
     code: refusal.code,
@@ -376,7 +377,7 @@ const statusToError = (target: ExecTarget, data: Buffer, elapsedMs: number): Exe
       code: 500,
       reason: "Unknown",
       elapsedMs,
-      message: `exec ${describeTarget(target)}: ${text.slice(0, 300)}`
+      message: `exec ${describeTarget(target)}: ${redactSecrets(text.slice(0, 1000)).slice(0, 300)}`
     })
   }
   if (status.status === "Success") return undefined
@@ -395,6 +396,6 @@ const statusToError = (target: ExecTarget, data: Buffer, elapsedMs: number): Exe
     code: status.code ?? 500,
     reason: status.reason ?? "Failure",
     elapsedMs,
-    message: `exec ${describeTarget(target)}: ${status.message ?? "failed"}`
+    message: `exec ${describeTarget(target)}: ${status.message === undefined ? "failed" : redactSecrets(status.message)}`
   })
 }
