@@ -158,7 +158,60 @@ const finish = (config: k8s.KubeConfig, source: string): LoadedKubeConfig => {
   const cluster = config.getCurrentCluster()
   if (!cluster) throw new Error("the current context names no cluster")
   const context = config.getContextObject(config.getCurrentContext())
+  const problem = unusable(cluster, config.getCurrentUser())
+  if (problem !== undefined) {
+    throw new Error(`cluster ${JSON.stringify(cluster.name)} (server ${JSON.stringify(redactUrl(cluster.server))}): ${problem}`)
+  }
   return { config, source, server: redactUrl(cluster.server), namespace: context?.namespace }
+}
+
+/**
+ * Why a cluster/user pair can never work, or `undefined`. Checked at load time so `run` and
+ * `once` exit 2 at startup instead of failing every request later. Names the kind of credential,
+ * never its value.
+ */
+const unusable = (cluster: k8s.Cluster, user: k8s.User | null): string | undefined => {
+  let url: URL
+  try {
+    url = new URL(cluster.server)
+  } catch {
+    return "the server is not an absolute URL (expected https://host:port)"
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return `the server's scheme is ${JSON.stringify(url.protocol.replace(/:$/, ""))} (expected https or http)`
+  }
+  if (url.hostname === "") return "the server URL has no host"
+  if (url.username !== "" || url.password !== "") {
+    // fetch refuses to build a request from such a URL, so every REST call would fail.
+    return "the server URL contains user info (user:password@); put credentials in the user entry instead"
+  }
+  if (url.protocol === "http:" && !cluster.skipTLSVerify) {
+    // client-node 2.0.1 throws "HTTP protocol is not allowed when skipTLSVerify is not set" for
+    // every request to such a server unless a proxy is configured; credentials would also travel
+    // unencrypted, so with credentials even a proxy does not make it acceptable.
+    const credentials = credentialKinds(user)
+    if (credentials.length > 0) {
+      return `the server is plain http:// without insecure-skip-tls-verify: true, and the user has ${
+        credentials.join(", ")
+      } that would be sent unencrypted; use https:// (or, for a local test server only, set insecure-skip-tls-verify: true)`
+    }
+    if (!cluster.proxyUrl) {
+      return "the server is plain http:// without insecure-skip-tls-verify: true, which client-node refuses for " +
+        "every request; use https:// (or, for a local test server only, set insecure-skip-tls-verify: true)"
+    }
+  }
+  return undefined
+}
+
+const credentialKinds = (user: k8s.User | null): Array<string> => {
+  if (!user) return []
+  const kinds: Array<string> = []
+  if (user.token) kinds.push("a bearer token")
+  if (user.username || user.password) kinds.push("basic-auth credentials")
+  if (user.certData || user.certFile || user.keyData || user.keyFile) kinds.push("a client certificate")
+  if (user.exec) kinds.push("an exec credential plugin")
+  if (user.authProvider) kinds.push(`an auth provider (${String(user.authProvider.name ?? "unnamed")})`)
+  return kinds
 }
 
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
