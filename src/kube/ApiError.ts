@@ -159,6 +159,45 @@ export const networkFailure = (req: ApiRequest, cause: unknown): KubeTransientEr
   return new KubeTransientError({ ...req, code: 0, reason: "NetworkError", message: `${describe(req)}: ${detail}` })
 }
 
+/**
+ * Thrown by the capped response body (see `KubeClient.call`) when an answer is larger than the
+ * cap for its kind of request; `call` turns it into a typed error with `responseTooLarge`.
+ */
+export class ResponseTooLarge extends Error {
+  readonly status: number
+  readonly limit: number
+  readonly received: number
+  readonly declared: boolean
+  constructor(status: number, limit: number, received: number, declared: boolean) {
+    super(`response body larger than ${limit} bytes`)
+    this.status = status
+    this.limit = limit
+    this.received = received
+    this.declared = declared
+  }
+}
+
+const formatBytes = (n: number): string =>
+  n >= 1024 * 1024 && n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : n >= 1024 && n % 1024 === 0 ? `${n / 1024} KiB` : `${n} bytes`
+
+/**
+ * An answer over the size cap. Asking again gets the same oversized answer (the cap guards the
+ * process's memory; the fix is a smaller page or a larger cap), so a successful status makes it
+ * a `KubeInvalidError`, never retried. An oversized error page (429, 5xx) is the server failing,
+ * which is what the caller should react to: a `KubeTransientError` like any 5xx.
+ */
+export const responseTooLarge = (req: ApiRequest, e: ResponseTooLarge): KubeInvalidError | KubeTransientError => {
+  const fields = {
+    ...req,
+    code: e.status,
+    reason: "ResponseTooLarge",
+    message: `${describe(req)}: the ${e.status} response ${
+      e.declared ? `declares ${e.received} bytes` : `exceeded ${e.received} bytes`
+    }, over the ${formatBytes(e.limit)} cap for ${req.verb} answers; the rest was not read and the request was aborted`
+  }
+  return e.status === 429 || e.status >= 500 ? new KubeTransientError(fields) : new KubeInvalidError(fields)
+}
+
 export const deadlineExceeded = (req: ApiRequest, timeout: Duration.Duration): KubeTransientError =>
   new KubeTransientError({
     ...req,
