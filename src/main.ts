@@ -8,6 +8,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Duration, Effect, Exit, Layer, Result } from "effect"
 import { defaultDemoOptions, runDemo } from "./cli/demo.ts"
 import { runOnce } from "./cli/once.ts"
+import { redactUrl } from "./kube/ApiError.ts"
 import { KubeClient } from "./kube/KubeClient.ts"
 import { type KubeConfigError, loadKubeConfig } from "./kube/KubeConfigSource.ts"
 import { helpText, parseConfig, type ServiceConfig } from "./service/Config.ts"
@@ -90,7 +91,7 @@ switch (command) {
         yield* Effect.logInfo("pod-cleanup starting").pipe(
           Effect.annotateLogs({
             kubeconfig: loaded.source,
-            server: loaded.server,
+            server: redactUrl(loaded.server),
             namespaces: config.namespaces.length === 0 ? "all" : config.namespaces.join(","),
             workers: config.engine.workers,
             execTimeout: Duration.format(config.engine.execTimeout),

@@ -67,6 +67,39 @@ export const parseRetryAfter = (value: string | undefined, nowMillis: number): D
   return Duration.millis(Math.max(0, at - nowMillis))
 }
 
+/**
+ * A URL fit for a log line: user info (`user:pass@`) becomes `***@`. The rest of the URL is kept
+ * as written (no normalisation), so an operator still recognises the server.
+ */
+export const redactUrl = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1***@")
+
+const SECRET_HEADERS = "(?:proxy-)?authorization|set-cookie|cookie|x-auth-token|x-api-key|x-csrf-token"
+const SECRET_KEYS =
+  "password|passwd|pwd|passphrase|token|access_token|refresh_token|id_token|client_secret|secret|api_key|apikey|auth"
+
+const secretPatterns: ReadonlyArray<readonly [RegExp, string]> = [
+  // Header values, as a proxy echoes them (`Authorization: Bearer …`, `"cookie": "…"`, `<td>Cookie: …</td>`).
+  [new RegExp(`(["']?\\b(?:${SECRET_HEADERS})["']?\\s*[:=]\\s*)(?:"[^"\\r\\n]*"|'[^'\\r\\n]*'|[^\\r\\n<"]*)`, "gi"), "$1***"],
+  // Credentials that travel without their header name.
+  // Credentials that travel without their header name. A credential has a digit or a symbol, or is
+  // long: "Basic authentication failed" stays readable.
+  [/\b(Bearer|Basic|Negotiate|Digest)\s+(?:[A-Za-z]*[0-9\-._~+/=][A-Za-z0-9\-._~+/=]*|[A-Za-z]{20,})/gi, "$1 ***"],
+  // JWT-looking strings (service-account and OIDC tokens): `eyJ…` header, one or two more parts.
+  [/\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){1,2}/g, "***"],
+  // `password=…`, `token: …`, `"client_secret":"…"` pairs.
+  [new RegExp(`(["']?\\b(?:${SECRET_KEYS})["']?\\s*[=:]\\s*)(?:"[^"\\r\\n]*"|'[^'\\r\\n]*'|[^\\s&;,"'<>]+)`, "gi"), "$1***"],
+  // User info in any URL inside the text.
+  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]*@/gi, "$1***@"]
+]
+
+/**
+ * Masks what must never reach a log line: bearer/basic credentials, JWT-looking strings, the
+ * values of `Authorization`/`Cookie`-style headers, `password=`/`token=` pairs and URL user
+ * info. Used on every server-provided text (error bodies, exec refusals) and error cause.
+ */
+export const redactSecrets = (text: string): string =>
+  secretPatterns.reduce((acc, [pattern, replacement]) => acc.replace(pattern, replacement), text)
+
 interface StatusBody {
   readonly reason?: string
   readonly message?: string
@@ -79,14 +112,15 @@ const parseStatus = (body: unknown): StatusBody => {
     try {
       value = JSON.parse(body)
     } catch {
-      return { message: body.slice(0, 500) }
+      // Not a Status: a proxy's or load balancer's page, which may echo the request's headers.
+      return { message: redactSecrets(body.slice(0, 2000)).slice(0, 500) }
     }
   }
   if (value !== null && typeof value === "object") {
     const o = value as Record<string, unknown>
     return {
       reason: typeof o.reason === "string" ? o.reason : undefined,
-      message: typeof o.message === "string" ? o.message : undefined,
+      message: typeof o.message === "string" ? redactSecrets(o.message) : undefined,
       code: typeof o.code === "number" ? o.code : undefined
     }
   }
@@ -125,6 +159,45 @@ export const networkFailure = (req: ApiRequest, cause: unknown): KubeTransientEr
   return new KubeTransientError({ ...req, code: 0, reason: "NetworkError", message: `${describe(req)}: ${detail}` })
 }
 
+/**
+ * Thrown by the capped response body (see `KubeClient.call`) when an answer is larger than the
+ * cap for its kind of request; `call` turns it into a typed error with `responseTooLarge`.
+ */
+export class ResponseTooLarge extends Error {
+  readonly status: number
+  readonly limit: number
+  readonly received: number
+  readonly declared: boolean
+  constructor(status: number, limit: number, received: number, declared: boolean) {
+    super(`response body larger than ${limit} bytes`)
+    this.status = status
+    this.limit = limit
+    this.received = received
+    this.declared = declared
+  }
+}
+
+const formatBytes = (n: number): string =>
+  n >= 1024 * 1024 && n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : n >= 1024 && n % 1024 === 0 ? `${n / 1024} KiB` : `${n} bytes`
+
+/**
+ * An answer over the size cap. Asking again gets the same oversized answer (the cap guards the
+ * process's memory; the fix is a smaller page or a larger cap), so a successful status makes it
+ * a `KubeInvalidError`, never retried. An oversized error page (429, 5xx) is the server failing,
+ * which is what the caller should react to: a `KubeTransientError` like any 5xx.
+ */
+export const responseTooLarge = (req: ApiRequest, e: ResponseTooLarge): KubeInvalidError | KubeTransientError => {
+  const fields = {
+    ...req,
+    code: e.status,
+    reason: "ResponseTooLarge",
+    message: `${describe(req)}: the ${e.status} response ${
+      e.declared ? `declares ${e.received} bytes` : `exceeded ${e.received} bytes`
+    }, over the ${formatBytes(e.limit)} cap for ${req.verb} answers; the rest was not read and the request was aborted`
+  }
+  return e.status === 429 || e.status >= 500 ? new KubeTransientError(fields) : new KubeInvalidError(fields)
+}
+
 export const deadlineExceeded = (req: ApiRequest, timeout: Duration.Duration): KubeTransientError =>
   new KubeTransientError({
     ...req,
@@ -147,7 +220,7 @@ export const causeMessage = (cause: unknown): string => {
       break
     }
   }
-  return parts.join(": ") || "unknown error"
+  return redactSecrets(parts.join(": ")) || "unknown error"
 }
 
 const httpReason = (code: number): string => {

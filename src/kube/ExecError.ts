@@ -34,12 +34,12 @@ export class ExecTimeoutError extends Data.TaggedError("ExecTimeoutError")<ExecF
 
 /**
  * The API server refused the exec before the upgrade (404 pod or container gone, 400 container
- * not running, 403 forbidden) or answered with a failure status that is not an exit code.
+ * not running, 403 forbidden, 429/5xx overloaded) or answered with a failure status that is not
+ * an exit code. `retryAfter` carries the refusal's `Retry-After` header when it had one.
  */
 export class ExecRejectedError extends Data.TaggedError("ExecRejectedError")<ExecFailure & {
   readonly code: number
   readonly reason: string
-  /** The server's `Retry-After` on a 429/503 refusal. */
   readonly retryAfter?: Duration.Duration | undefined
 }> {}
 
@@ -58,8 +58,9 @@ export const describeTarget = (t: ExecTarget): string =>
   `${t.namespace}/${t.pod} container ${t.container}${t.node ? ` on ${t.node}` : ""}`
 
 /**
- * A refusal that may pass: 429 (API priority and fairness under load) or a 5xx from the API server
- * or a proxy. Worth trying again after `retryAfter`; every other refusal is final.
+ * A refusal the server may not repeat: throttled (429) or failing (500, 502, 503, 504). Worth
+ * retrying with backoff, after `retryAfter` when the server sent one. Everything else (404, 400,
+ * 403, a non-zero exit, timeouts, lost connections) is decided elsewhere.
  */
 export const isTransientExecRefusal = (e: ExecError): boolean =>
-  e._tag === "ExecRejectedError" && (e.code === 429 || e.code === 500 || e.code === 502 || e.code === 503 || e.code === 504)
+  e._tag === "ExecRejectedError" && [429, 500, 502, 503, 504].includes(e.code)

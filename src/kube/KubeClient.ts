@@ -11,21 +11,91 @@ import {
   deadlineExceeded,
   fromStatus,
   type KubeApiError,
-  networkFailure
+  networkFailure,
+  responseTooLarge,
+  ResponseTooLarge
 } from "./ApiError.ts"
 import { type KubeConfigError, type KubeConfigInputs, type LoadedKubeConfig, loadKubeConfig } from "./KubeConfigSource.ts"
 
 export type RequestOptions = k8s.ConfigurationOptions
 
+/**
+ * Caps on the bytes read from one API answer, by kind of request. Without them one oversized
+ * answer (a misbehaving proxy, a runaway object) is buffered whole: a 100 MB body took RSS to
+ * 646 MiB, since the text, the parsed JSON and the model objects all live at once.
+ */
+export interface ResponseLimits {
+  /**
+   * `list` answers. Default 64 MiB. Every list this project makes is paginated (limit 500): a page
+   * of 500 realistic Argo pods (10-20 KB of JSON each, managed fields included) is 5-10 MB, a page
+   * of workflows somewhat more; 64 MiB leaves 6x headroom over the usual page while keeping the
+   * worst case (text plus parsed objects, roughly 4x) within a 512 MiB container.
+   */
+  readonly list: number
+  /**
+   * Every other answer (get, patch, delete, create, update: one object or a Status). Default 8 MiB:
+   * etcd stores at most 1.5 MiB per object (`--max-request-bytes`), and its JSON with managed
+   * fields is at most a few times that; 8 MiB is over 5x the largest object a cluster can hold.
+   */
+  readonly object: number
+}
+
+export const defaultResponseLimits: ResponseLimits = { list: 64 * 1024 * 1024, object: 8 * 1024 * 1024 }
+
+/**
+ * Wraps an answer's body so that reading it stops at `limit` bytes: a declared Content-Length
+ * over the cap fails before a byte is read, a longer stream fails as soon as it passes the cap.
+ * Either way the stream is cancelled (undici then closes the connection) and `ResponseTooLarge`
+ * is thrown from `text()`/`binary()`, which is where client-node reads every answer.
+ */
+const capBody = (res: k8s.ResponseContext, limit: number): void => {
+  const original = res.body
+  const read = async (): Promise<Buffer> => {
+    const stream = original.stream()
+    if (stream === null) return Buffer.alloc(0)
+    const declared = Number(res.headers["content-length"])
+    if (Number.isFinite(declared) && declared > limit) {
+      await stream.cancel().catch(() => undefined)
+      throw new ResponseTooLarge(res.httpStatusCode, limit, declared, true)
+    }
+    const reader = stream.getReader()
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    while (true) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > limit) {
+        chunks.length = 0
+        await reader.cancel().catch(() => undefined)
+        throw new ResponseTooLarge(res.httpStatusCode, limit, size, false)
+      }
+      chunks.push(value)
+    }
+    return Buffer.concat(chunks, size)
+  }
+  res.body = {
+    text: () => read().then((b) => b.toString("utf8")),
+    binary: read,
+    stream: () => original.stream()
+  }
+}
+
 /** Per-request options that hand `signal` to the request (client-node ignores it otherwise). */
-export const withSignal = (signal: AbortSignal, extra?: { readonly contentType?: string }): RequestOptions => {
+export const withSignal = (
+  signal: AbortSignal,
+  extra?: { readonly contentType?: string | undefined; readonly maxResponseBytes?: number | undefined }
+): RequestOptions => {
   const middleware: k8s.ObservableMiddleware = {
     pre: (ctx) => {
       ctx.setSignal(signal)
       if (extra?.contentType) ctx.setHeaderParam("Content-Type", extra.contentType)
       return new k8s.Observable(Promise.resolve(ctx))
     },
-    post: (res) => new k8s.Observable(Promise.resolve(res))
+    post: (res) => {
+      if (extra?.maxResponseBytes !== undefined) capBody(res, extra.maxResponseBytes)
+      return new k8s.Observable(Promise.resolve(res))
+    }
   }
   return { middleware: [middleware], middlewareMergeStrategy: "append" }
 }
@@ -33,6 +103,8 @@ export const withSignal = (signal: AbortSignal, extra?: { readonly contentType?:
 export interface KubeClientOptions {
   /** Deadline of one API request (not of watches). Default 15 s. */
   readonly requestTimeout?: Duration.Input | undefined
+  /** Caps on the size of API answers (see `ResponseLimits`); defaults `defaultResponseLimits`. */
+  readonly responseLimits?: Partial<ResponseLimits> | undefined
 }
 
 export class KubeClient extends Context.Service<KubeClient, {
@@ -42,6 +114,7 @@ export class KubeClient extends Context.Service<KubeClient, {
   readonly coordination: k8s.CoordinationV1Api
   readonly customObjects: k8s.CustomObjectsApi
   readonly requestTimeout: Duration.Duration
+  readonly responseLimits: ResponseLimits
   /**
    * Runs one request under the request deadline. `f` receives the options to pass to the
    * generated method (they carry the AbortSignal and, for patches, the Content-Type).
@@ -67,6 +140,7 @@ export class KubeClient extends Context.Service<KubeClient, {
 export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOptions = {}): KubeClient["Service"] => {
   const config = loaded.config
   const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? "15 seconds")
+  const responseLimits: ResponseLimits = { ...defaultResponseLimits, ...options.responseLimits }
   const call = <A>(
     req: ApiRequest,
     f: (options: RequestOptions) => Promise<A>,
@@ -74,7 +148,11 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
   ): Effect.Effect<A, KubeApiError> => {
     const timeout = extra?.timeout ?? requestTimeout
     return Effect.tryPromise({
-      try: (signal) => f(withSignal(signal, extra)),
+      try: (signal) =>
+        f(withSignal(signal, {
+          contentType: extra?.contentType,
+          maxResponseBytes: req.verb === "list" ? responseLimits.list : responseLimits.object
+        })),
       catch: (cause) => cause
     }).pipe(
       Effect.catch((cause) =>
@@ -82,6 +160,8 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
           Effect.fail(
             cause instanceof k8s.ApiException
               ? fromStatus(req, cause.code, cause.body, cause.headers as Record<string, string>, now)
+              : cause instanceof ResponseTooLarge
+              ? responseTooLarge(req, cause)
               : networkFailure(req, cause)
           )
         )
@@ -96,6 +176,7 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
     coordination: config.makeApiClient(k8s.CoordinationV1Api),
     customObjects: config.makeApiClient(k8s.CustomObjectsApi),
     requestTimeout,
+    responseLimits,
     call
   })
 }

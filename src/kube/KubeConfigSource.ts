@@ -5,6 +5,7 @@
  * configuration is a typed error that says what was tried.
  */
 import * as k8s from "@kubernetes/client-node"
+import { redactSecrets, redactUrl } from "./ApiError.ts"
 import { Data, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -30,7 +31,7 @@ export interface KubeConfigInputs {
   readonly homeConfig?: boolean | undefined
 }
 
-/** What was loaded, and from where (logged at startup; never includes credentials). */
+/** What was loaded, and from where (logged at startup; never includes credentials: `server` is redacted). */
 export interface LoadedKubeConfig {
   readonly config: k8s.KubeConfig
   readonly source: string
@@ -52,7 +53,7 @@ const fromFiles = (files: ReadonlyArray<string>, source: string): Effect.Effect<
       }
       return finish(config, source)
     },
-    catch: (cause) => new KubeConfigError({ source, message: `cannot load ${source}: ${messageOf(cause)}` })
+    catch: (cause) => new KubeConfigError({ source, message: `cannot load ${source}: ${redactSecrets(messageOf(cause))}` })
   })
 
 /** Builds the in-cluster configuration like client-go's `rest.InClusterConfig`, from any folder. */
@@ -72,10 +73,14 @@ export const inCluster = (
       const namespace = fs.existsSync(nsFile) ? fs.readFileSync(nsFile, "utf8").trim() : undefined
       const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`
       const config = new k8s.KubeConfig()
+      // client-node's own `tokenFile` provider sends the file as is: a trailing newline (common when
+      // a token is written by hand or by a secret tool) makes every WebSocket (exec) handshake throw
+      // ERR_INVALID_CHAR. This provider trims, like client-go, and re-reads the file when it changes,
+      // so projected (rotating) tokens keep working.
+      config.addAuthenticator(new TrimmedTokenFileAuth())
       config.loadFromOptions({
         clusters: [{ name: "inCluster", server, caFile, skipTLSVerify: false }],
-        // The tokenFile provider re-reads the file, so projected (rotating) tokens keep working.
-        users: [{ name: "inClusterUser", authProvider: { name: "tokenFile", config: { tokenFile } } }],
+        users: [{ name: "inClusterUser", authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: tokenFile } } }],
         contexts: [{ name: "inClusterContext", cluster: "inCluster", user: "inClusterUser", namespace }],
         currentContext: "inClusterContext"
       })
@@ -83,6 +88,37 @@ export const inCluster = (
     },
     catch: (cause) => new KubeConfigError({ source: "in-cluster", message: `in-cluster configuration: ${messageOf(cause)}` })
   })
+
+const TOKEN_FILE_PROVIDER = "pod-cleanup-token-file"
+
+/**
+ * A bearer token read from a file, trimmed of surrounding whitespace (client-go does the same).
+ * The file is stat'ed on every request and re-read when its identity, size or mtime changed, so a
+ * rotated projected token (an atomic symlink swap) or a token rewritten on disk is picked up at
+ * once, without a timer. Registered as a custom authenticator under its own provider name, so
+ * client-node's untrimmed `tokenFile` provider never matches it.
+ */
+class TrimmedTokenFileAuth {
+  #token: string | undefined
+  #stamp = ""
+  isAuthProvider(user: k8s.User): boolean {
+    return user.authProvider?.name === TOKEN_FILE_PROVIDER && typeof user.authProvider.config?.path === "string"
+  }
+  async applyAuthentication(user: k8s.User, opts: { headers?: unknown }): Promise<void> {
+    const file = String(user.authProvider?.config?.path)
+    const stat = fs.statSync(file)
+    const stamp = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`
+    if (this.#token === undefined || stamp !== this.#stamp) {
+      this.#token = fs.readFileSync(file, "utf8").trim()
+      this.#stamp = stamp
+    }
+    if (this.#token.length > 0) {
+      // client-node always hands a plain header object here (it creates one before calling us).
+      if (opts.headers === undefined || opts.headers === null) opts.headers = {}
+      ;(opts.headers as Record<string, string>).Authorization = `Bearer ${this.#token}`
+    }
+  }
+}
 
 /** Resolves the configuration in controller-runtime's order. */
 export const loadKubeConfig = (inputs: KubeConfigInputs): Effect.Effect<LoadedKubeConfig, KubeConfigError> => {
@@ -109,10 +145,73 @@ export const loadKubeConfig = (inputs: KubeConfigInputs): Effect.Effect<LoadedKu
 }
 
 const finish = (config: k8s.KubeConfig, source: string): LoadedKubeConfig => {
+  // A kubeconfig `token` (or a `token-file` client-node read once) with surrounding whitespace
+  // would break every WebSocket handshake; client-go trims it.
+  if (config.getUsers().some((u) => typeof u.token === "string" && u.token !== u.token.trim())) {
+    config.loadFromOptions({
+      clusters: config.getClusters(),
+      contexts: config.getContexts(),
+      users: config.getUsers().map((u) => (typeof u.token === "string" ? { ...u, token: u.token.trim() } : u)),
+      currentContext: config.getCurrentContext()
+    })
+  }
   const cluster = config.getCurrentCluster()
   if (!cluster) throw new Error("the current context names no cluster")
   const context = config.getContextObject(config.getCurrentContext())
-  return { config, source, server: cluster.server, namespace: context?.namespace }
+  const problem = unusable(cluster, config.getCurrentUser())
+  if (problem !== undefined) {
+    throw new Error(`cluster ${JSON.stringify(cluster.name)} (server ${JSON.stringify(redactUrl(cluster.server))}): ${problem}`)
+  }
+  return { config, source, server: redactUrl(cluster.server), namespace: context?.namespace }
+}
+
+/**
+ * Why a cluster/user pair can never work, or `undefined`. Checked at load time so `run` and
+ * `once` exit 2 at startup instead of failing every request later. Names the kind of credential,
+ * never its value.
+ */
+const unusable = (cluster: k8s.Cluster, user: k8s.User | null): string | undefined => {
+  let url: URL
+  try {
+    url = new URL(cluster.server)
+  } catch {
+    return "the server is not an absolute URL (expected https://host:port)"
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return `the server's scheme is ${JSON.stringify(url.protocol.replace(/:$/, ""))} (expected https or http)`
+  }
+  if (url.hostname === "") return "the server URL has no host"
+  if (url.username !== "" || url.password !== "") {
+    // fetch refuses to build a request from such a URL, so every REST call would fail.
+    return "the server URL contains user info (user:password@); put credentials in the user entry instead"
+  }
+  if (url.protocol === "http:" && !cluster.skipTLSVerify) {
+    // client-node 2.0.1 throws "HTTP protocol is not allowed when skipTLSVerify is not set" for
+    // every request to such a server unless a proxy is configured; credentials would also travel
+    // unencrypted, so with credentials even a proxy does not make it acceptable.
+    const credentials = credentialKinds(user)
+    if (credentials.length > 0) {
+      return `the server is plain http:// without insecure-skip-tls-verify: true, and the user has ${
+        credentials.join(", ")
+      } that would be sent unencrypted; use https:// (or, for a local test server only, set insecure-skip-tls-verify: true)`
+    }
+    if (!cluster.proxyUrl) {
+      return "the server is plain http:// without insecure-skip-tls-verify: true, which client-node refuses for " +
+        "every request; use https:// (or, for a local test server only, set insecure-skip-tls-verify: true)"
+    }
+  }
+  return undefined
+}
+
+const credentialKinds = (user: k8s.User | null): Array<string> => {
+  if (!user) return []
+  const kinds: Array<string> = []
+  if (user.token) kinds.push("a bearer token")
+  if (user.username || user.password) kinds.push("basic-auth credentials")
+  if (user.certData || user.certFile || user.keyData || user.keyFile) kinds.push("a client certificate")
+  if (user.exec) kinds.push("an exec credential plugin")
+  if (user.authProvider) kinds.push(`an auth provider (${String(user.authProvider.name ?? "unnamed")})`)
+  return kinds
 }
 
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))

@@ -12,7 +12,7 @@ import type { IncomingMessage } from "node:http"
 import querystring from "node:querystring"
 import { Writable } from "node:stream"
 import WebSocket from "ws"
-import { causeMessage } from "./ApiError.ts"
+import { causeMessage, parseRetryAfter, redactSecrets } from "./ApiError.ts"
 import {
   describeTarget,
   ExecConnectionLostError,
@@ -105,6 +105,9 @@ interface StatusV1 {
 interface Refusal {
   readonly code: number
   readonly body: string
+  readonly retryAfter: string | undefined
+  /** When the refusal arrived (Effect's Clock), for a `Retry-After` given as an HTTP date. */
+  readonly atMillis: number
 }
 
 /**
@@ -144,7 +147,7 @@ export const makePodExec = (config: k8s.KubeConfig, settings: ExecSettings): Pod
         }
 
         const connectAndWatch = Effect.gen(function*() {
-          const socket = yield* acquireExecSocket(config, req, onFrame, target, elapsed)
+          const socket = yield* acquireExecSocket(config, req, onFrame, target, elapsed, () => clock.currentTimeMillisUnsafe())
           const ws = yield* socket.opened.pipe(
             Effect.timeoutOrElse({
               duration: settings.handshakeTimeout,
@@ -220,7 +223,8 @@ const acquireExecSocket = (
   req: ExecRequest,
   onFrame: (channel: number, data: Buffer) => boolean,
   target: ExecTarget,
-  elapsed: () => number
+  elapsed: () => number,
+  now: () => number
 ): Effect.Effect<ExecSocket, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => ({ ws: undefined as WebSocket | undefined, released: false, refusal: undefined as Refusal | undefined })),
@@ -236,7 +240,8 @@ const acquireExecSocket = (
         holder.ws = ws
         ws.on("unexpected-response", (request, response: IncomingMessage) => {
           readBody(response, (body) => {
-            holder.refusal = { code: response.statusCode ?? 0, body }
+            const retryAfter = response.headers["retry-after"]
+            holder.refusal = { code: response.statusCode ?? 0, body, retryAfter, atMillis: now() }
             request.destroy()
             terminate(ws)
           })
@@ -337,11 +342,13 @@ const parseJson = (text: string): StatusV1 | undefined => {
 const refusalError = (target: ExecTarget, refusal: Refusal, elapsedMs: number): ExecRejectedError => {
   const status = parseJson(refusal.body)
   const reason = status?.reason ?? `HTTP${refusal.code}`
-  const detail = status?.message ?? refusal.body.slice(0, 300)
+  // A refusal may come from a proxy that echoes the request's headers: never log them.
+  const detail = redactSecrets(status?.message ?? refusal.body.slice(0, 1000)).slice(0, 300)
   return new ExecRejectedError({
     ...target,
     code: refusal.code,
     reason,
+    retryAfter: parseRetryAfter(refusal.retryAfter, refusal.atMillis),
     elapsedMs,
     message: `exec ${describeTarget(target)}: refused with ${refusal.code} ${reason}${detail ? `: ${detail}` : ""}`
   })
@@ -370,7 +377,7 @@ const statusToError = (target: ExecTarget, data: Buffer, elapsedMs: number): Exe
       code: 500,
       reason: "Unknown",
       elapsedMs,
-      message: `exec ${describeTarget(target)}: ${text.slice(0, 300)}`
+      message: `exec ${describeTarget(target)}: ${redactSecrets(text.slice(0, 1000)).slice(0, 300)}`
     })
   }
   if (status.status === "Success") return undefined
@@ -389,6 +396,6 @@ const statusToError = (target: ExecTarget, data: Buffer, elapsedMs: number): Exe
     code: status.code ?? 500,
     reason: status.reason ?? "Failure",
     elapsedMs,
-    message: `exec ${describeTarget(target)}: ${status.message ?? "failed"}`
+    message: `exec ${describeTarget(target)}: ${status.message === undefined ? "failed" : redactSecrets(status.message)}`
   })
 }

@@ -78,6 +78,43 @@ describe("pod-cleanup command line", () => {
     expect(result.stderr).not.toContain(".kube/config") // a laptop's current context is never used by run
   })
 
+  it("run and once exit 2 at startup on a kubeconfig that can never work, naming it and not the credential", async () => {
+    const secret = "cli-secret-token-0815"
+    const write = (name: string, server: string) => {
+      const file = path.join(home, name)
+      fs.writeFileSync(
+        file,
+        `apiVersion: v1\nkind: Config\nclusters:\n- name: edge\n  cluster:\n    server: ${server}\n` +
+          `users:\n- name: u\n  user:\n    token: ${secret}\n` +
+          `contexts:\n- name: c\n  context:\n    cluster: edge\n    user: u\ncurrent-context: c\n`
+      )
+      return file
+    }
+    const plainHttp = write("plain-http.yaml", sim.url.replace(/^https:/, "http:"))
+    const noScheme = write("no-scheme.yaml", "127.0.0.1:6443")
+    const withUserInfo = write("userinfo.yaml", `https://admin:${secret}@127.0.0.1:6443`)
+    const from = sim.requestLog.length
+    const results = await Promise.all([
+      run(["run", "--no-leader-elect", "--http-port", "0"], { ...baseEnv(), KUBECONFIG: plainHttp }),
+      run(["once", "--dry-run", "--kubeconfig", noScheme]),
+      run(["run", "--no-leader-elect", "--http-port", "0", "--kubeconfig", withUserInfo])
+    ])
+    const [http, scheme, userInfo] = results
+    for (const result of results) {
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain(`cluster "edge"`)
+      expect(result.stderr).not.toContain(secret)
+      expect(result.stderr).not.toContain("pod-cleanup starting")
+    }
+    expect(http!.stderr).toContain(plainHttp)
+    expect(http!.stderr).toMatch(/plain http:\/\/ without insecure-skip-tls-verify.*a bearer token/)
+    expect(scheme!.stderr).toContain(noScheme)
+    expect(scheme!.stderr).toMatch(/not an absolute URL|scheme/)
+    expect(userInfo!.stderr).toContain("https://***@127.0.0.1:6443")
+    expect(userInfo!.stderr).toContain("user info")
+    expect(sim.requestLog.length).toBe(from) // nothing was sent anywhere
+  })
+
   it("--help on each command", async () => {
     for (const command of ["run", "once", "demo"]) {
       const result = await run([command, "--help"])
