@@ -11,6 +11,7 @@ import { runOnce } from "./cli/once.ts"
 import { redactUrl } from "./kube/ApiError.ts"
 import { KubeClient } from "./kube/KubeClient.ts"
 import { type KubeConfigError, loadKubeConfig } from "./kube/KubeConfigSource.ts"
+import { parseGoDuration } from "./domain/duration.ts"
 import { helpText, parseConfig, type ServiceConfig } from "./service/Config.ts"
 import { loggingLayer } from "./service/logging.ts"
 import { podCleanupLayer } from "./service/PodCleanup.ts"
@@ -111,12 +112,14 @@ switch (command) {
     if (wantsHelp(args)) {
       process.stdout.write(
         `${helpText("pod-cleanup once")}\n\nAlso:\n  --dry-run              print what would be done; change nothing\n` +
-          `  --output table|json    the report's format (default table)\n`
+          `  --output table|json    the report's format (default table)\n` +
+          `  --timeout <duration>   the whole pass's deadline (default 10m); pods not settled by then are reported as waiting\n`
       )
       break
     }
     let dryRun = false
     let output: "table" | "json" = "table"
+    let timeout: Duration.Duration | undefined
     const rest: Array<string> = []
     for (let i = 0; i < args.length; i++) {
       const arg = args[i]!
@@ -125,6 +128,12 @@ switch (command) {
         const value = arg === "--output" ? args[++i] : arg.slice("--output=".length)
         if (value !== "table" && value !== "json") fail(2, `pod-cleanup once: --output = ${JSON.stringify(value ?? "")}: expected table or json`)
         output = value as "table" | "json"
+      } else if (arg === "--timeout" || arg.startsWith("--timeout=")) {
+        const value = arg === "--timeout" ? args[++i] : arg.slice("--timeout=".length)
+        const parsed = parseGoDuration((value ?? "").trim())
+        if (Result.isFailure(parsed) || !Duration.isGreaterThan(parsed.success, Duration.zero)) {
+          fail(2, `pod-cleanup once: --timeout = ${JSON.stringify(value ?? "")}: expected a duration greater than 0, such as 10m or 90s`)
+        } else timeout = parsed.success
       } else rest.push(arg)
     }
     const config = configFrom(rest, process.env)
@@ -132,10 +141,14 @@ switch (command) {
       config,
       Effect.gen(function*() {
         const loaded = yield* loadKubeConfig({ kubeconfig: config.kubeconfig, env: process.env })
-        const report = yield* runOnce(config, loaded, { dryRun, output })
+        const report = yield* runOnce(config, loaded, { dryRun, output, timeout })
         process.stdout.write(`${report.text}\n`)
         if (report.failed > 0) {
           process.stderr.write(`${report.failed} action(s) failed\n`)
+          process.exitCode = 1
+        }
+        if (report.timedOut) {
+          process.stderr.write("the pass ended at its deadline (--timeout) with pods not settled; rows marked waiting say why\n")
           process.exitCode = 1
         }
       })

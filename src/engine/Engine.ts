@@ -51,6 +51,8 @@ export class Engine extends Context.Service<Engine, {
   readonly forget: (namespace: string, pod: string) => void
   /** Pods whose cleanup waits for Argo to record their node (or for their workflow to appear). */
   readonly waiting: () => ReadonlyMap<string, string>
+  /** `namespace/pod` of every pod with an action queued, delayed or running. */
+  readonly activePods: () => ReadonlySet<string>
   readonly depth: () => QueueDepth
   readonly busyWorkers: () => number
   /** Worker fibers still alive (for health checks: a dead loop is not a healthy engine). */
@@ -358,6 +360,13 @@ export const makeEngine = (options: EngineOptions) =>
     return Engine.of({
       forget: (namespace, pod) => void waiting.delete(`${namespace}/${pod}`),
       waiting: () => waiting,
+      activePods: () => {
+        const out = new Set<string>()
+        const add = (item: QueuedAction) => out.add(`${item.request.namespace}/${item.request.pod}`)
+        for (const pending of queue.pending()) add(pending.item)
+        for (const r of running.values()) add(r.item)
+        return out
+      },
       submit,
       reconcile,
       plan,

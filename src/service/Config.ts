@@ -34,6 +34,8 @@ export interface ServiceConfig {
   readonly logFormat: "json" | "pretty" | "auto"
   readonly logLevel: "debug" | "info" | "warn" | "error"
   readonly shutdownGrace: Duration.Duration
+  /** How often the leader decides every known pod again; zero = never. */
+  readonly resyncPeriod: Duration.Duration
   /** The engine started from `argoCompatible()`; explicit engine settings were applied on top. */
   readonly argoCompatible: boolean
 }
@@ -377,6 +379,7 @@ export const parseConfig = (
     logFormat: setting("logFormat"),
     logLevel: setting("logLevel"),
     shutdownGrace: setting("shutdownGrace"),
+    resyncPeriod: setting("resyncPeriod"),
     argoCompatible
   })
 }

@@ -10,7 +10,7 @@ import { Context, Duration, Effect, type Fiber, Layer, Random, Result } from "ef
 import { AnnotationKeyNodeId, AnnotationKeyNodeName, LabelKeyWorkflow } from "../domain/argo.ts"
 import { argoNodeId, changedNodeIds, type WorkflowRecord, workflowInputsEqual } from "../domain/workflow.ts"
 import { ActionRunner } from "../engine/ActionRunner.ts"
-import { type Engine, makeEngine } from "../engine/Engine.ts"
+import { type Engine, makeEngine, type PlanResult } from "../engine/Engine.ts"
 import { EngineConfig } from "../engine/EngineSettings.ts"
 import { Outcomes } from "../engine/Outcomes.ts"
 import { WorkflowSource } from "../engine/WorkflowSource.ts"
@@ -32,6 +32,10 @@ export interface ControllerSettings {
    * were given up on are tried again once their cause is gone. Default 5 minutes; 0 turns it off.
    */
   readonly resyncPeriod?: Duration.Duration | undefined
+  /** Only pods whose `namespace/name` passes are decided (the one-shot pass: the pods listed at its start). */
+  readonly podFilter?: ((key: string) => boolean) | undefined
+  /** Called with every decision the engine makes (the one-shot pass follows its pods with it). */
+  readonly onDecision?: ((result: PlanResult) => void) | undefined
 }
 
 export interface ControllerStatus {
@@ -53,6 +57,8 @@ export class Controller extends Context.Service<Controller, {
   readonly status: () => ControllerStatus
   /** The engine of the current leadership term, if leading. */
   readonly engine: () => Engine["Service"] | undefined
+  /** Whether the pod cache holds `namespace/name` (the pod exists and matches the selector). */
+  readonly knowsPod: (key: string) => boolean
 }>()("pod-cleanup/Controller") {
   static readonly layer = (settings: ControllerSettings) => Layer.effect(Controller, Effect.suspend(() => makeController(settings)))
 }
@@ -73,7 +79,12 @@ const makeController = (settings: ControllerSettings) =>
       return wf === undefined ? undefined : `${pod.metadata?.namespace ?? ""}/${wf}`
     }
 
-    const submit = (pod: unknown) => (accepting && engine !== undefined ? Effect.asVoid(engine.reconcile(pod)) : Effect.void)
+    const inScope = settings.podFilter ?? (() => true)
+    const submit = (pod: k8s.V1Pod) => {
+      if (!accepting || engine === undefined || !inScope(objectKey(pod))) return Effect.void
+      const observe = settings.onDecision
+      return observe === undefined ? Effect.asVoid(engine.reconcile(pod)) : Effect.map(engine.reconcile(pod), observe)
+    }
 
     /** The pod's node ID in its workflow (Argo's `nodeID`), to find the pods a node change concerns. */
     const nodeIdOf = (pod: k8s.V1Pod, workflow: string): string | undefined => {
@@ -228,6 +239,7 @@ const makeController = (settings: ControllerSettings) =>
 
     return Controller.of({
       engine: () => engine,
+      knowsPod: (key) => podCaches.some((cache) => cache.get(key) !== undefined),
       status: () => {
         const detail: Array<string> = []
         const synced = podInformers.every((i) => i.cache.synced()) && workflowInformers.every((i) => i.cache.synced())

@@ -7,13 +7,16 @@
 import { Effect, Layer } from "effect"
 import { engineServicesLayer } from "../engine/layers.ts"
 import type { ServiceConfig } from "./Config.ts"
-import { Controller } from "./Controller.ts"
+import { Controller, type ControllerSettings } from "./Controller.ts"
 import { httpServerLayer } from "./HttpServer.ts"
 import { LeaderElection } from "./LeaderElection.ts"
 
 export interface PodCleanupLayerOptions {
   /** The namespace the lease lives in when the config names none (the service account's). */
   readonly defaultLeaseNamespace?: string | undefined
+  /** Restricts and observes the controller (the one-shot pass); see `ControllerSettings`. */
+  readonly podFilter?: ControllerSettings["podFilter"]
+  readonly onDecision?: ControllerSettings["onDecision"]
 }
 
 /** Leader election turned off: this instance always leads (one replica, or embedded). */
@@ -48,7 +51,10 @@ export const podCleanupCoreLayer = (config: ServiceConfig, options: PodCleanupLa
   return Controller.layer({
     namespaces: config.namespaces,
     labelSelector: config.labelSelector,
-    shutdownGrace: config.shutdownGrace
+    shutdownGrace: config.shutdownGrace,
+    resyncPeriod: config.resyncPeriod,
+    podFilter: options.podFilter,
+    onDecision: options.onDecision
   }).pipe(Layer.provideMerge(base))
 }
 

@@ -598,6 +598,17 @@ export const settings = {
     codec: oneOf(["debug", "info", "warn", "error"]),
     default: "info"
   }),
+  resyncPeriod: define<Duration.Duration>({
+    setting: "resyncPeriod",
+    env: "POD_CLEANUP_RESYNC_PERIOD",
+    flag: "--resync-period",
+    metavar: "duration",
+    group: "Cleanup",
+    description:
+      "How often every known pod is decided again (jittered ±10 %), so actions given up on during a fault are retried once it is gone; 0 turns it off.",
+    codec: goDuration("nonNegative"),
+    default: Duration.minutes(5)
+  }),
   shutdownGrace: define<Duration.Duration>({
     setting: "shutdownGrace",
     env: "POD_CLEANUP_SHUTDOWN_GRACE",

@@ -51,6 +51,7 @@ const defaults: ServiceConfig = {
   logFormat: "auto",
   logLevel: "info",
   shutdownGrace: Duration.seconds(20),
+  resyncPeriod: Duration.minutes(5),
   argoCompatible: false
 }
 
@@ -133,6 +134,7 @@ describe("environment variables", () => {
       logFormat: "json",
       logLevel: "debug",
       shutdownGrace: Duration.seconds(45),
+      resyncPeriod: Duration.minutes(5),
       argoCompatible: false
     } satisfies ServiceConfig)
   })
