@@ -46,7 +46,10 @@ export interface SimClusterOptions {
   readonly tls?: boolean
   /** When set, every request needs `Authorization: Bearer <token>` (else 401). */
   readonly token?: string
-  /** How often a watch with allowWatchBookmarks gets a BOOKMARK. Default 10 000 ms. */
+  /**
+   * How often a watch with allowWatchBookmarks gets a BOOKMARK. Default 60 000 ms: a real API
+   * server sends one about once a minute (and nothing else while nothing changes).
+   */
   readonly bookmarkIntervalMs?: number
   /** Events kept per resource for watch resumption. Default 1000. */
   readonly historyLimit?: number
@@ -191,7 +194,7 @@ export class SimCluster {
     this.url = url
     this.caPem = caPem
     this.#token = options.token
-    this.#bookmarkIntervalMs = options.bookmarkIntervalMs ?? 10_000
+    this.#bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000
     this.#workflowsCrd = options.workflowsCrd ?? true
     this.#requestLogLimit = options.requestLogLimit ?? 100_000
     this.requestLog = this.#log

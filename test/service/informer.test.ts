@@ -10,7 +10,7 @@ import { PodApi } from "../../src/kube/PodApi.ts"
 import { makeInformer } from "../../src/service/informer.ts"
 import { objectKey, podListWatch } from "../../src/service/sources.ts"
 import { SimCluster } from "../../src/sim/index.ts"
-import { kubeLayer, runningPod, waitFor } from "../support/sim.ts"
+import { kubeLayer, realSleep, runningPod, waitFor } from "../support/sim.ts"
 
 let sim: SimCluster
 beforeAll(async () => {
@@ -116,5 +116,52 @@ describe("informer", () => {
       yield* waitFor(small, () => informer.cache.size() === 24, 5000)
       assert.isUndefined(informer.cache.get(`${ns}/d-0`))
       assert.isTrue((small.requestLog.filter((r) => r.verb === "list").length) >= 2, "listed again after the 410")
+    }))
+})
+
+const restartCount = (resource: string, reason: string) =>
+  Effect.map(Metric.value(Metric.withAttributes(watchRestarts, { resource, reason })), (v) => v.count)
+
+describe("informer on a quiet cluster", () => {
+  // Scaled 1:20 from a real cluster: bookmarks every 3 s (60 s), the client's inactivity limit
+  // 1.5 s (client-node's 30 s), the server-side watch timeout 1 s (25 s), 9 s of quiet (3 minutes).
+  it.live("watches end cleanly and resume at once: no error restarts, a late pod is seen promptly", () =>
+    Effect.gen(function*() {
+      const quiet = yield* Effect.promise(() => SimCluster.start({ bookmarkIntervalMs: 3000 }))
+      yield* Effect.addFinalizer(() => Effect.promise(() => quiet.close()))
+      const ns = "quiet"
+      const resource = "pods-quiet"
+      quiet.addPod(runningPod("old", { namespace: ns }))
+      const seenAt = new Map<string, number>()
+      const informer = yield* PodApi.useSync((pods) =>
+        makeInformer({
+          resource,
+          ...podListWatch(pods, ns, ""),
+          keyOf: objectKey,
+          onUpsert: (pod) => Effect.sync(() => void seenAt.set(objectKey(pod), Date.now())),
+          onDelete: () => Effect.void,
+          watchInactivityLimit: Duration.millis(1500),
+          backoffBase: Duration.millis(50),
+          backoffMax: Duration.millis(1500)
+        })
+      ).pipe(Effect.provide(kubeLayer(quiet)))
+      yield* Effect.forkScoped(informer.run)
+      yield* waitFor(quiet, () => informer.cache.synced() && quiet.stats().watchOpen >= 1)
+      yield* realSleep(9000)
+
+      const created = Date.now()
+      quiet.addPod(runningPod("late", { namespace: ns }))
+      yield* waitFor(quiet, () => seenAt.has(`${ns}/late`), 5000)
+      const latency = seenAt.get(`${ns}/late`)! - created
+      assert.isBelow(latency, 1000, `the late pod was seen after ${latency} ms`)
+
+      assert.strictEqual(yield* restartCount(resource, "error"), 0, "no watch ended in an error")
+      assert.isAtLeast(yield* restartCount(resource, "closed"), 5, "the server ended the watches cleanly")
+      const watches = quiet.requestLog.filter((r) => r.verb === "watch" && r.namespace === ns && r.endedAt !== undefined)
+      assert.isAtLeast(watches.length, 5)
+      assert.isTrue(watches.every((w) => !w.aborted), "no watch was aborted by the client's inactivity limit")
+      const health = yield* informer.cache.health()
+      assert.isTrue(health.synced)
+      assert.isFalse(health.stale)
     }))
 })
