@@ -19,7 +19,7 @@ import { discoveryDocument } from "./discovery.ts"
 import { ExecSession, handleExecUpgrade, upgradeRequired } from "./exec.ts"
 import type { ExecCloseInfo, ExecEnv, ExecInfo } from "./exec.ts"
 import { Faults } from "./faults.ts"
-import type { ApiFault, SimResource, WatchFaultKind } from "./faults.ts"
+import type { ApiFault, AppliedWatchFault, SimResource } from "./faults.ts"
 import { isTrue, mediaType, parseJsonBody, readBody, sendError, sendJson, writeRawStatus } from "./http.ts"
 import { kubeconfigYaml } from "./kubeconfig.ts"
 import { buildPod, nowIso } from "./pods.ts"
@@ -214,6 +214,7 @@ export class SimCluster {
     this.#processes = new Processes(host)
     this.#rest = {
       store: this.#store,
+      continueTokens: { epoch: 0 },
       hooks: {
         created: (def, obj) => {
           if (def.plural !== "pods") return
@@ -427,7 +428,16 @@ export class SimCluster {
     this.faults.removePartition(node)
   }
 
-  #applyWatchFault(fault: WatchFaultKind, resource: SimResource | undefined, namespace: string | undefined): void {
+  /**
+   * Every continue token handed out so far expires: the next page asked with one answers 410
+   * Expired "The provided continue parameter is too old ...", as after compaction on a real
+   * server. Lists started afterwards page normally.
+   */
+  expireContinueTokens(): void {
+    if (this.#rest.continueTokens !== undefined) this.#rest.continueTokens.epoch += 1
+  }
+
+  #applyWatchFault(fault: AppliedWatchFault, resource: SimResource | undefined, namespace: string | undefined): void {
     for (const w of [...this.#watches]) {
       if ((resource === undefined || w.resource === resource) && (namespace === undefined || w.namespace === namespace)) {
         w.apply(fault)

@@ -39,6 +39,11 @@ export interface RestHooks {
 export interface RestContext {
   readonly store: Store
   readonly hooks: RestHooks
+  /**
+   * Continue tokens carry the epoch they were issued in; bumping it expires every outstanding
+   * token (410), as compaction does on a real server (`SimCluster.expireContinueTokens`).
+   */
+  readonly continueTokens?: { epoch: number }
 }
 
 export interface Selection {
@@ -69,6 +74,8 @@ const typed = (def: ResourceDef, obj: KubeObject): KubeObject => ({ ...obj, apiV
 interface ContinueToken {
   readonly rv: number
   readonly start: string
+  /** The `continueTokens.epoch` it was issued in (absent: 0). */
+  readonly epoch: number
 }
 
 const encodeContinue = (token: ContinueToken): string => Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", ...token })).toString("base64")
@@ -77,7 +84,7 @@ const decodeContinue = (raw: string): ContinueToken => {
   try {
     const parsed = JSON.parse(Buffer.from(raw, "base64").toString("utf8")) as Record<string, unknown>
     if (typeof parsed["rv"] === "number" && typeof parsed["start"] === "string") {
-      return { rv: parsed["rv"], start: parsed["start"] }
+      return { rv: parsed["rv"], start: parsed["start"], epoch: typeof parsed["epoch"] === "number" ? parsed["epoch"] : 0 }
     }
   } catch {
     // fall through
@@ -103,7 +110,7 @@ export const list = (
   let start: string | undefined
   if (rawContinue !== null && rawContinue !== "") {
     const token = decodeContinue(rawContinue)
-    if (token.rv < ctx.store.oldestWatchable(def.plural)) {
+    if (token.rv < ctx.store.oldestWatchable(def.plural) || token.epoch !== (ctx.continueTokens?.epoch ?? 0)) {
       throw expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
     }
     at = token.rv
@@ -115,7 +122,7 @@ export const list = (
   if (Number.isInteger(limit) && limit > 0 && items.length > limit) {
     const remaining = items.length - limit
     items = items.slice(0, limit)
-    meta["continue"] = encodeContinue({ rv: at, start: keyOf(items[items.length - 1]) })
+    meta["continue"] = encodeContinue({ rv: at, start: keyOf(items[items.length - 1]), epoch: ctx.continueTokens?.epoch ?? 0 })
     meta["remainingItemCount"] = remaining
   }
   items = items.map((o) => copy(o))

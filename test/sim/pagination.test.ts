@@ -48,4 +48,29 @@ describe("paginated list", () => {
     controller.abort()
     expect(events).toEqual(["MODIFIED p-0", "DELETED p-7", "ADDED p-9"])
   })
+
+  it("expireContinueTokens: an outstanding token answers 410 Expired; a new list pages normally", async () => {
+    for (let i = 0; i < 6; i++) sim.addPod({ namespace: "expire", name: `e-${i}`, containers: [{ name: "main" }] })
+    const first = await core.listNamespacedPod({ namespace: "expire", limit: 2 })
+    sim.expireContinueTokens()
+    const err = await core.listNamespacedPod({ namespace: "expire", limit: 2, _continue: first.metadata!._continue }).then(
+      () => undefined,
+      (e: k8s.ApiException<string>) => e
+    )
+    expect(err?.code).toBe(410)
+    expect(JSON.parse(err!.body)).toMatchObject({
+      kind: "Status",
+      reason: "Expired",
+      code: 410,
+      message: expect.stringMatching(/^The provided continue parameter is too old/)
+    })
+    const names: Array<string> = []
+    let cont: string | undefined
+    do {
+      const page = await core.listNamespacedPod({ namespace: "expire", limit: 2, _continue: cont })
+      names.push(...page.items.map((p) => p.metadata!.name!))
+      cont = page.metadata!._continue || undefined
+    } while (cont)
+    expect(names).toEqual(["e-0", "e-1", "e-2", "e-3", "e-4", "e-5"])
+  })
 })
