@@ -28,7 +28,7 @@ export interface WatchQuery {
   readonly labelSelector?: string | undefined
   readonly fieldSelector?: string | undefined
   readonly allowWatchBookmarks?: boolean | undefined
-  /** Default: `WatchTimeouts.serverTimeoutSeconds`. */
+  /** Default: `WatchTimeouts.serverTimeoutSeconds`; 0 asks for none (the server picks). */
   readonly timeoutSeconds?: number | undefined
 }
 
