@@ -19,7 +19,7 @@ import { discoveryDocument } from "./discovery.ts"
 import { ExecSession, handleExecUpgrade, upgradeRequired } from "./exec.ts"
 import type { ExecCloseInfo, ExecEnv, ExecInfo } from "./exec.ts"
 import { Faults } from "./faults.ts"
-import type { ApiFault, SimResource, WatchFaultKind } from "./faults.ts"
+import type { ApiFault, AppliedWatchFault, SimResource } from "./faults.ts"
 import { isTrue, mediaType, parseJsonBody, readBody, sendError, sendJson, writeRawStatus } from "./http.ts"
 import { kubeconfigYaml } from "./kubeconfig.ts"
 import { buildPod, nowIso } from "./pods.ts"
@@ -46,7 +46,10 @@ export interface SimClusterOptions {
   readonly tls?: boolean
   /** When set, every request needs `Authorization: Bearer <token>` (else 401). */
   readonly token?: string
-  /** How often a watch with allowWatchBookmarks gets a BOOKMARK. Default 10 000 ms. */
+  /**
+   * How often a watch with allowWatchBookmarks gets a BOOKMARK. Default 60 000 ms: a real API
+   * server sends one about once a minute (and nothing else while nothing changes).
+   */
   readonly bookmarkIntervalMs?: number
   /** Events kept per resource for watch resumption. Default 1000. */
   readonly historyLimit?: number
@@ -191,7 +194,7 @@ export class SimCluster {
     this.url = url
     this.caPem = caPem
     this.#token = options.token
-    this.#bookmarkIntervalMs = options.bookmarkIntervalMs ?? 10_000
+    this.#bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000
     this.#workflowsCrd = options.workflowsCrd ?? true
     this.#requestLogLimit = options.requestLogLimit ?? 100_000
     this.requestLog = this.#log
@@ -211,6 +214,7 @@ export class SimCluster {
     this.#processes = new Processes(host)
     this.#rest = {
       store: this.#store,
+      continueTokens: { epoch: 0 },
       hooks: {
         created: (def, obj) => {
           if (def.plural !== "pods") return
@@ -424,7 +428,16 @@ export class SimCluster {
     this.faults.removePartition(node)
   }
 
-  #applyWatchFault(fault: WatchFaultKind, resource: SimResource | undefined, namespace: string | undefined): void {
+  /**
+   * Every continue token handed out so far expires: the next page asked with one answers 410
+   * Expired "The provided continue parameter is too old ...", as after compaction on a real
+   * server. Lists started afterwards page normally.
+   */
+  expireContinueTokens(): void {
+    if (this.#rest.continueTokens !== undefined) this.#rest.continueTokens.epoch += 1
+  }
+
+  #applyWatchFault(fault: AppliedWatchFault, resource: SimResource | undefined, namespace: string | undefined): void {
     for (const w of [...this.#watches]) {
       if ((resource === undefined || w.resource === resource) && (namespace === undefined || w.namespace === namespace)) {
         w.apply(fault)

@@ -45,12 +45,27 @@ export type ApiFault =
   }
   | { readonly kind: "latency"; readonly ms: number }
 
-export type WatchFaultKind = "silent" | "drop" | "end" | "gone"
+/**
+ * silent: nothing more, not even bookmarks; drop: the connection is destroyed; end: a clean end;
+ * gone: an ERROR 410 event, then the end; bookmarkOnly: bookmarks keep coming (at the current
+ * resourceVersion) but no event is delivered any more, as from a wedged watch cache.
+ */
+export type WatchFaultKind = "silent" | "drop" | "end" | "gone" | "bookmarkOnly"
+
+/** Writes `line` (plus a newline) to the watch as is: malformed events for the client's parser. */
+export interface RawWatchLine {
+  readonly kind: "raw"
+  readonly line: string
+}
 
 /** `"gone"` and `{ kind: "gone" }` are the same fault. */
-export type WatchFault = WatchFaultKind | { readonly kind: WatchFaultKind }
+export type WatchFault = WatchFaultKind | { readonly kind: WatchFaultKind } | RawWatchLine
 
-export const watchFaultKind = (fault: WatchFault): WatchFaultKind => (typeof fault === "string" ? fault : fault.kind)
+/** A watch fault as a session applies it. */
+export type AppliedWatchFault = WatchFaultKind | RawWatchLine
+
+export const normalizeWatchFault = (fault: WatchFault): AppliedWatchFault =>
+  typeof fault === "string" ? fault : fault.kind === "raw" ? fault : fault.kind
 
 export type SimResource = "pods" | "workflows" | "leases"
 
@@ -87,7 +102,7 @@ interface Rule<S, F> {
 }
 
 interface PendingWatchFault {
-  readonly fault: WatchFaultKind
+  readonly fault: AppliedWatchFault
   readonly resource: SimResource | undefined
   readonly namespace: string | undefined
   remaining: number
@@ -124,11 +139,11 @@ export class Faults {
   #exec: Array<Rule<ExecScope, ExecFault>> = []
   #api: Array<Rule<ApiScope, ApiFault>> = []
   #watch: Array<PendingWatchFault> = []
-  readonly #onWatchFault: (fault: WatchFaultKind, resource: SimResource | undefined, namespace: string | undefined) => void
+  readonly #onWatchFault: (fault: AppliedWatchFault, resource: SimResource | undefined, namespace: string | undefined) => void
 
   /** @internal `onWatchFault` applies a watch fault to the currently open watches. */
   constructor(
-    onWatchFault: (fault: WatchFaultKind, resource: SimResource | undefined, namespace: string | undefined) => void
+    onWatchFault: (fault: AppliedWatchFault, resource: SimResource | undefined, namespace: string | undefined) => void
   ) {
     this.#onWatchFault = onWatchFault
   }
@@ -153,7 +168,7 @@ export class Faults {
 
   /** Applies a fault to the open watches (of a resource / namespace), and to the next `next` ones. */
   watch(fault: WatchFault, options: WatchFaultOptions = {}): void {
-    const kind = watchFaultKind(fault)
+    const kind = normalizeWatchFault(fault)
     if ((options.next ?? 0) > 0) {
       this.#watch.push({ fault: kind, resource: options.resource, namespace: options.namespace, remaining: options.next ?? 0 })
     }
@@ -223,7 +238,7 @@ export class Faults {
   }
 
   /** @internal The fault a newly opened watch gets, if one is pending for it. */
-  takeWatch(resource: string, namespace: string | undefined): WatchFaultKind | undefined {
+  takeWatch(resource: string, namespace: string | undefined): AppliedWatchFault | undefined {
     const pending = this.#watch.find((w) =>
       (w.resource === undefined || w.resource === resource) &&
       (w.namespace === undefined || w.namespace === namespace)

@@ -3,9 +3,11 @@
 // resourceVersion "" or "0" starts with synthetic ADDED events for what exists; an older
 // resourceVersion replays history, or yields one ERROR 410 event and ends when it was compacted.
 // Selectors are applied per event, so an object that stops matching is seen as DELETED.
+// Faults (faults.ts) act on open sessions: silent, drop, end, gone, bookmarkOnly (a wedged watch
+// cache: bookmarks at the current resourceVersion, no events) and raw (one line written as is).
 
 import type { IncomingMessage, ServerResponse } from "node:http"
-import type { WatchFaultKind } from "./faults.ts"
+import type { AppliedWatchFault } from "./faults.ts"
 import { apiVersionOf } from "./resources.ts"
 import type { ResourceDef } from "./resources.ts"
 import { selects } from "./rest.ts"
@@ -21,7 +23,7 @@ export interface WatchParams {
   readonly timeoutSeconds: number | undefined
   readonly bookmarkIntervalMs: number
   /** A fault to apply as soon as the headers are out (`faults.watch(..., { next })`). */
-  readonly pendingFault: WatchFaultKind | undefined
+  readonly pendingFault: AppliedWatchFault | undefined
 }
 
 export class WatchSession {
@@ -34,6 +36,8 @@ export class WatchSession {
   #bookmarks: ReturnType<typeof setInterval> | undefined
   #timeout: ReturnType<typeof setTimeout> | undefined
   #silent = false
+  /** bookmarkOnly: events are no longer delivered (bookmarks are). */
+  #eventsOff = false
   #done = false
   readonly #onDone: () => void
 
@@ -72,19 +76,26 @@ export class WatchSession {
     res.on("close", () => session.#finish())
     req.socket.setNoDelay(true)
 
-    if (params.pendingFault !== undefined) {
-      session.apply(params.pendingFault)
+    const pending = params.pendingFault
+    if (pending === "silent" || pending === "drop" || pending === "end" || pending === "gone") {
+      session.apply(pending)
       return session
     }
+    // A raw line goes out first, then the watch carries on; bookmarkOnly never subscribes.
+    if (pending !== undefined) session.apply(pending)
 
     const deliver = (event: StoreEvent) => session.#deliver(event, selection)
     try {
-      if (fromRv === undefined) {
+      if (session.#eventsOff) {
+        // Wedged from the start: no initial ADDED events, no subscription, bookmarks only.
+      } else if (fromRv === undefined) {
         for (const obj of store.list(def.plural, selection.namespace)) {
           if (selects(def, selection, obj)) session.#write("ADDED", obj)
         }
+        session.#unsubscribe = store.watch(def.plural, fromRv, deliver)
+      } else {
+        session.#unsubscribe = store.watch(def.plural, fromRv, deliver)
       }
-      session.#unsubscribe = store.watch(def.plural, fromRv, deliver)
     } catch (e) {
       if (e instanceof StatusError && e.code === 410) {
         session.#writeError(e)
@@ -105,6 +116,7 @@ export class WatchSession {
   }
 
   #deliver(event: StoreEvent, selection: Selection): void {
+    if (this.#eventsOff) return
     const now = selects(this.#def, selection, event.object)
     const before = event.previous !== undefined && selects(this.#def, selection, event.previous)
     switch (event.type) {
@@ -168,8 +180,18 @@ export class WatchSession {
   }
 
   /** Applies a watch fault to this open stream. */
-  apply(fault: WatchFaultKind): void {
+  apply(fault: AppliedWatchFault): void {
+    if (typeof fault === "object") {
+      if (!this.#done && !this.#silent && !this.#res.destroyed && !this.#res.writableEnded) this.#res.write(`${fault.line}\n`)
+      return
+    }
     switch (fault) {
+      case "bookmarkOnly":
+        // Bookmarks (and the timeout's end) go on; events are no longer delivered.
+        this.#eventsOff = true
+        this.#unsubscribe?.()
+        this.#unsubscribe = undefined
+        return
       case "silent":
         // Keep the connection, send nothing more (not even bookmarks, nor the timeout's end).
         this.#stopTimers()

@@ -10,7 +10,7 @@ import { PodApi } from "../../src/kube/PodApi.ts"
 import { makeInformer } from "../../src/service/informer.ts"
 import { objectKey, podListWatch } from "../../src/service/sources.ts"
 import { SimCluster } from "../../src/sim/index.ts"
-import { kubeLayer, runningPod, waitFor } from "../support/sim.ts"
+import { kubeLayer, realSleep, runningPod, waitFor } from "../support/sim.ts"
 
 let sim: SimCluster
 beforeAll(async () => {
@@ -117,4 +117,171 @@ describe("informer", () => {
       assert.isUndefined(informer.cache.get(`${ns}/d-0`))
       assert.isTrue((small.requestLog.filter((r) => r.verb === "list").length) >= 2, "listed again after the 410")
     }))
+})
+
+const restartCount = (resource: string, reason: string) =>
+  Effect.map(Metric.value(Metric.withAttributes(watchRestarts, { resource, reason })), (v) => v.count)
+
+describe("informer on a quiet cluster", () => {
+  // Scaled 1:20 from a real cluster: bookmarks every 3 s (60 s), the client's inactivity limit
+  // 1.5 s (client-node's 30 s), the server-side watch timeout 1 s (25 s), 9 s of quiet (3 minutes).
+  it.live("watches end cleanly and resume at once: no error restarts, a late pod is seen promptly", () =>
+    Effect.gen(function*() {
+      const quiet = yield* Effect.promise(() => SimCluster.start({ bookmarkIntervalMs: 3000 }))
+      yield* Effect.addFinalizer(() => Effect.promise(() => quiet.close()))
+      const ns = "quiet"
+      const resource = "pods-quiet"
+      quiet.addPod(runningPod("old", { namespace: ns }))
+      const seenAt = new Map<string, number>()
+      const informer = yield* PodApi.useSync((pods) =>
+        makeInformer({
+          resource,
+          ...podListWatch(pods, ns, ""),
+          keyOf: objectKey,
+          onUpsert: (pod) => Effect.sync(() => void seenAt.set(objectKey(pod), Date.now())),
+          onDelete: () => Effect.void,
+          watchInactivityLimit: Duration.millis(1500),
+          backoffBase: Duration.millis(50),
+          backoffMax: Duration.millis(1500)
+        })
+      ).pipe(Effect.provide(kubeLayer(quiet)))
+      yield* Effect.forkScoped(informer.run)
+      yield* waitFor(quiet, () => informer.cache.synced() && quiet.stats().watchOpen >= 1)
+      yield* realSleep(9000)
+
+      const created = Date.now()
+      quiet.addPod(runningPod("late", { namespace: ns }))
+      yield* waitFor(quiet, () => seenAt.has(`${ns}/late`), 5000)
+      const latency = seenAt.get(`${ns}/late`)! - created
+      assert.isBelow(latency, 1000, `the late pod was seen after ${latency} ms`)
+
+      assert.strictEqual(yield* restartCount(resource, "error"), 0, "no watch ended in an error")
+      assert.isAtLeast(yield* restartCount(resource, "closed"), 5, "the server ended the watches cleanly")
+      const watches = quiet.requestLog.filter((r) => r.verb === "watch" && r.namespace === ns && r.endedAt !== undefined)
+      assert.isAtLeast(watches.length, 5)
+      assert.isTrue(watches.every((w) => !w.aborted), "no watch was aborted by the client's inactivity limit")
+      const health = yield* informer.cache.health()
+      assert.isTrue(health.synced)
+      assert.isFalse(health.stale)
+    }))
+})
+
+describe("informer against a wedged watch, expiring continue tokens and malformed events", () => {
+  it.live("a bookmark-only watch is re-established with a relist check past eventSilenceLimit, and health shows it", () =>
+    Effect.gen(function*() {
+      const wedged = yield* Effect.promise(() => SimCluster.start({ bookmarkIntervalMs: 100 }))
+      yield* Effect.addFinalizer(() => Effect.promise(() => wedged.close()))
+      const ns = "wedged"
+      const resource = "pods-wedged"
+      for (let i = 0; i < 2; i++) wedged.addPod(runningPod(`old-${i}`, { namespace: ns }))
+      const informer = yield* PodApi.useSync((pods) =>
+        makeInformer({
+          resource,
+          ...podListWatch(pods, ns, ""),
+          keyOf: objectKey,
+          onUpsert: () => Effect.void,
+          onDelete: () => Effect.void,
+          eventSilenceLimit: Duration.millis(1500),
+          watchInactivityLimit: Duration.millis(1500),
+          backoffBase: Duration.millis(50),
+          backoffMax: Duration.millis(200)
+        })
+      ).pipe(Effect.provide(kubeLayer(wedged)))
+      yield* Effect.forkScoped(informer.run)
+      yield* waitFor(wedged, () => informer.cache.synced() && wedged.stats().watchOpen >= 1)
+      const fresh = yield* informer.cache.health()
+      assert.deepInclude(fresh, { synced: true, stale: false, relistsAfterSilence: 0, driftFound: 0 })
+
+      // The watch cache wedges: every watch (this one and the next ones) sends bookmarks only.
+      wedged.faults.watch("bookmarkOnly", { resource: "pods", namespace: ns, next: 1_000_000 })
+      // Lists fail for now, so the informer stays stale for a while.
+      const listDown = wedged.faults.api({ verb: "list", resource: "pods", namespace: ns }, { kind: "status", code: 500 })
+      for (let i = 0; i < 5; i++) wedged.addPod(runningPod(`new-${i}`, { namespace: ns }))
+      yield* realSleep(300)
+      assert.strictEqual(informer.cache.size(), 2, "the wedged watch delivered nothing")
+      yield* Effect.promise(async () => {
+        const deadline = Date.now() + 5000
+        while (!(await Effect.runPromise(informer.cache.health())).stale) {
+          if (Date.now() > deadline) throw new Error("never reported stale")
+          await new Promise((r) => setTimeout(r, 50))
+        }
+      })
+      const stale = yield* informer.cache.health()
+      assert.isAtLeast(stale.lastEventAgeMs ?? 0, 1500)
+
+      wedged.faults.clear(listDown)
+      yield* waitFor(wedged, () => informer.cache.size() === 7, 5000)
+      const healed = yield* informer.cache.health()
+      assert.isFalse(healed.stale)
+      assert.isAtLeast(healed.relistsAfterSilence, 1)
+      assert.isAtLeast(healed.driftFound, 1)
+      assert.isAtLeast(yield* restartCount(resource, "stale"), 1)
+      assert.strictEqual(yield* restartCount(resource, "error"), 0)
+    }))
+
+  it.live("a paginated list whose continue tokens keep expiring still syncs (one full list, as client-go's pager)", () =>
+    Effect.gen(function*() {
+      const ns = "expiring"
+      const resource = "pods-expiring"
+      for (let i = 0; i < 300; i++) sim.addPod(runningPod(`p-${String(i).padStart(3, "0")}`, { namespace: ns }))
+      // Each page takes 20 ms and every token expires within 150 ms: no paginated list can finish.
+      const slow = sim.faults.api({ verb: "list", resource: "pods", namespace: ns }, { kind: "latency", ms: 20 })
+      const expirer = setInterval(() => sim.expireContinueTokens(), 150)
+      yield* Effect.addFinalizer(() => Effect.sync(() => {
+        clearInterval(expirer)
+        sim.faults.clear(slow)
+      }))
+      const informer = yield* PodApi.useSync((pods) =>
+        makeInformer({
+          resource,
+          ...podListWatch(pods, ns, ""),
+          keyOf: objectKey,
+          onUpsert: () => Effect.void,
+          onDelete: () => Effect.void,
+          backoffBase: Duration.millis(50),
+          backoffMax: Duration.millis(200),
+          pageSize: 10
+        })
+      )
+      yield* Effect.forkScoped(informer.run)
+      yield* waitFor(sim, () => informer.cache.synced(), 10_000)
+      assert.strictEqual(informer.cache.size(), 300)
+      assert.deepStrictEqual(new Set([...informer.cache.values()].map(objectKey)), serverKeys(ns))
+      assert.isAtLeast(yield* restartCount(resource, "continue-expired"), 1)
+    }).pipe(Effect.provide(kubeLayer(sim))))
+
+  it.live("malformed watch events are skipped: they never enter the cache nor restart the watch", () =>
+    Effect.gen(function*() {
+      const ns = "malformed"
+      const resource = "pods-malformed"
+      sim.addPod(runningPod("good-0", { namespace: ns }))
+      const upserted: Array<unknown> = []
+      const informer = yield* PodApi.useSync((pods) =>
+        makeInformer({
+          resource,
+          ...podListWatch(pods, ns, ""),
+          keyOf: objectKey,
+          onUpsert: (pod) => Effect.sync(() => void upserted.push(pod)),
+          onDelete: () => Effect.void,
+          backoffBase: Duration.millis(50)
+        })
+      )
+      yield* Effect.forkScoped(informer.run)
+      yield* waitFor(sim, () => informer.cache.synced() && sim.requestLog.some((r) => r.verb === "watch" && r.namespace === ns && r.endedAt === undefined))
+      for (
+        const line of [
+          `{"type":"ADDED","object":null}`,
+          `{"type":"MODIFIED","object":"a string"}`,
+          `{"type":"ADDED","object":{"kind":"Pod","apiVersion":"v1"}}`,
+          `{"type":"DELETED","object":[1,2]}`,
+          `{"type":"ADDED","object":null}`
+        ]
+      ) sim.faults.watch({ kind: "raw", line }, { resource: "pods", namespace: ns })
+      sim.addPod(runningPod("good-1", { namespace: ns }))
+      yield* waitFor(sim, () => informer.cache.size() === 2)
+      assert.deepStrictEqual([...informer.cache.values()].map(objectKey).sort(), [`${ns}/good-0`, `${ns}/good-1`])
+      assert.isTrue(upserted.every((p) => typeof p === "object" && p !== null && "metadata" in p))
+      assert.strictEqual(yield* restartCount(resource, "error"), 0)
+      assert.strictEqual(yield* restartCount(resource, "closed"), 0)
+    }).pipe(Effect.provide(kubeLayer(sim))))
 })

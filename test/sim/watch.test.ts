@@ -185,6 +185,41 @@ describe("watch faults", () => {
     expect(w.lines.at(-1)?.object.code).toBe(410)
   })
 
+  it("bookmarkOnly: bookmarks keep coming (at the current resourceVersion), events are not delivered", async () => {
+    const w = await rawWatch(sim, "/api/v1/namespaces/bmo/pods?watch=1&allowWatchBookmarks=true")
+    await sim.waitFor(() => sim.stats().watchOpen >= 1 && w.lines.some((l) => l.type === "BOOKMARK"))
+    sim.faults.watch("bookmarkOnly", { resource: "pods", namespace: "bmo" })
+    const before = w.lines.length
+    pod("bmo", "missed")
+    const rvAfter = String(sim.listPods().find((p) => p.metadata?.name === "missed")!.metadata!.resourceVersion)
+    await sim.waitFor(() => w.lines.slice(before).filter((l) => l.type === "BOOKMARK").length >= 2)
+    const after = w.lines.slice(before)
+    expect(after.every((l) => l.type === "BOOKMARK")).toBe(true)
+    expect(Number(after.at(-1)!.object.metadata.resourceVersion)).toBeGreaterThanOrEqual(Number(rvAfter))
+    w.close()
+  })
+
+  it("bookmarkOnly for the next watch: no initial ADDED events, bookmarks only, and the timeout still ends it", async () => {
+    pod("bmo2", "existing")
+    sim.faults.watch("bookmarkOnly", { resource: "pods", namespace: "bmo2", next: 1 })
+    const w = await rawWatch(sim, "/api/v1/namespaces/bmo2/pods?watch=1&allowWatchBookmarks=true&timeoutSeconds=1")
+    pod("bmo2", "later")
+    expect(await w.ended).toBe("end")
+    expect(w.lines.length).toBeGreaterThan(0)
+    expect(w.lines.every((l) => l.type === "BOOKMARK")).toBe(true)
+  })
+
+  it("raw: one line written as is, then the watch goes on", async () => {
+    const w = await rawWatch(sim, "/api/v1/namespaces/raw/pods?watch=1")
+    await sim.waitFor(() => sim.stats().watchOpen >= 1)
+    sim.faults.watch({ kind: "raw", line: `{"type":"ADDED","object":null}` }, { resource: "pods", namespace: "raw" })
+    pod("raw", "after")
+    await sim.waitFor(() => w.lines.length === 2)
+    expect(w.lines[0]).toEqual({ type: "ADDED", object: null })
+    expect(w.lines[1].object.metadata.name).toBe("after")
+    w.close()
+  })
+
   it("next: the next N watches get the fault as soon as they open", async () => {
     sim.faults.watch("gone", { resource: "leases", namespace: "nx", next: 2 })
     for (let i = 0; i < 2; i++) {
