@@ -6,7 +6,7 @@
  * shutdown grace, then interrupts them; the lease is released after that.
  */
 import type * as k8s from "@kubernetes/client-node"
-import { Context, Duration, Effect, type Fiber, Layer, Random, Result } from "effect"
+import { Clock, Context, Duration, Effect, type Fiber, Layer, Random, Result } from "effect"
 import { AnnotationKeyNodeId, AnnotationKeyNodeName, LabelKeyWorkflow } from "../domain/argo.ts"
 import { argoNodeId, changedNodeIds, type WorkflowRecord, workflowInputsEqual } from "../domain/workflow.ts"
 import { ActionRunner } from "../engine/ActionRunner.ts"
@@ -69,6 +69,7 @@ const makeController = (settings: ControllerSettings) =>
     const pods = yield* PodApi
     const engineSettings = yield* EngineConfig
     const leadership = yield* LeaderElection
+    const clock = yield* Clock.Clock
     const namespaces: ReadonlyArray<string | undefined> = settings.namespaces.length === 0 ? [undefined] : settings.namespaces
 
     let engine: Engine["Service"] | undefined
@@ -248,9 +249,21 @@ const makeController = (settings: ControllerSettings) =>
         if (deadLoops > 0) detail.push(`${deadLoops} loop(s) stopped`)
         const workersDown = engine !== undefined && engine.workersAlive() < engineSettings.workers
         if (workersDown) detail.push("engine workers stopped")
+        // A watch that delivers no event for too long (bookmarks only: a wedged watch cache) is
+        // unhealthy until its relist check has run; the informer re-establishes it by itself.
+        const now = clock.currentTimeMillisUnsafe()
+        const informers = [...podInformers.map((i) => ["pods", i] as const), ...workflowInformers.map((i) => ["workflows", i] as const)]
+        let stale = 0
+        for (const [resource, informer] of informers) {
+          const health = informer.cache.healthAt(now)
+          if (health.stale) {
+            stale++
+            detail.push(`watch ${resource}: no event for ${Math.round((health.lastEventAgeMs ?? 0) / 1000)} s, relisting`)
+          }
+        }
         return {
           synced,
-          alive: deadLoops === 0 && !workersDown,
+          alive: deadLoops === 0 && !workersDown && stale === 0,
           leader: leadership.isLeader(),
           workflowCrd: crd,
           podsKnown: podInformers.reduce((n, i) => n + i.cache.size(), 0),

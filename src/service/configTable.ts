@@ -472,6 +472,17 @@ export const settings = {
     codec: optionalInteger(0),
     defaultText: "unset (the pod's own)"
   }),
+  resyncPeriod: define<Duration.Duration>({
+    setting: "resyncPeriod",
+    env: "POD_CLEANUP_RESYNC_PERIOD",
+    flag: "--resync-period",
+    metavar: "duration",
+    group: "Cleanup",
+    description:
+      "How often every known pod is decided again (jittered ±10 %), so actions given up on during a fault are retried once it is gone; 0 turns it off.",
+    codec: goDuration("nonNegative"),
+    default: Duration.minutes(5)
+  }),
   apiQps: define<number>({
     setting: "engine.apiQps",
     env: "POD_CLEANUP_API_QPS",
@@ -597,17 +608,6 @@ export const settings = {
     description: "Minimum log level: debug, info, warn or error.",
     codec: oneOf(["debug", "info", "warn", "error"]),
     default: "info"
-  }),
-  resyncPeriod: define<Duration.Duration>({
-    setting: "resyncPeriod",
-    env: "POD_CLEANUP_RESYNC_PERIOD",
-    flag: "--resync-period",
-    metavar: "duration",
-    group: "Cleanup",
-    description:
-      "How often every known pod is decided again (jittered ±10 %), so actions given up on during a fault are retried once it is gone; 0 turns it off.",
-    codec: goDuration("nonNegative"),
-    default: Duration.minutes(5)
   }),
   shutdownGrace: define<Duration.Duration>({
     setting: "shutdownGrace",

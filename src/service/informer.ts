@@ -91,6 +91,8 @@ export interface InformerCache<A> {
   readonly size: () => number
   readonly synced: () => boolean
   readonly health: () => Effect.Effect<InformerHealth>
+  /** `health()` at a time the caller read from its `Clock` (for synchronous status reads). */
+  readonly healthAt: (nowMillis: number) => InformerHealth
 }
 
 class WatchSilent extends Data.TaggedError("WatchSilent")<{ readonly silentMs: number }> {}
@@ -302,22 +304,23 @@ export const makeInformer = <A>(options: InformerOptions<A>) => {
     }
   }) as Effect.Effect<never>
 
+  const healthAt = (now: number): InformerHealth => {
+    const lastEventAgeMs = lastEvidenceAt === undefined ? undefined : now - lastEvidenceAt
+    return {
+      synced,
+      lastEventAgeMs,
+      stale: synced && lastEventAgeMs !== undefined && lastEventAgeMs >= eventSilenceMs,
+      relistsAfterSilence,
+      driftFound
+    }
+  }
   const cache: InformerCache<A> = {
     get: (key) => store.get(key),
     values: () => store.values(),
     size: () => store.size,
     synced: () => synced,
-    health: () =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const lastEventAgeMs = lastEvidenceAt === undefined ? undefined : now - lastEvidenceAt
-        return {
-          synced,
-          lastEventAgeMs,
-          stale: synced && lastEventAgeMs !== undefined && lastEventAgeMs >= eventSilenceMs,
-          relistsAfterSilence,
-          driftFound
-        }
-      })
+    health: () => Effect.map(Clock.currentTimeMillis, healthAt),
+    healthAt
   }
   return { run, cache }
 }

@@ -596,6 +596,7 @@ describe("settingsTable and help", () => {
       ["POD_CLEANUP_MAIN_CONTAINERS", "--main-containers", "main"],
       ["POD_CLEANUP_DELETE_DELAY", "--delete-delay", "5s"],
       ["POD_CLEANUP_DELETE_GRACE_PERIOD", "--delete-grace-period", "unset (the pod's own)"],
+      ["POD_CLEANUP_RESYNC_PERIOD", "--resync-period", "5m0s"],
       ["POD_CLEANUP_API_QPS", "--api-qps", "0"],
       ["POD_CLEANUP_API_BURST", "--api-burst", "0 (2 × QPS, at least 1, when --api-qps > 0)"],
       ["POD_CLEANUP_LEADER_ELECT", "--leader-elect", "true"],
