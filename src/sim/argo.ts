@@ -384,7 +384,13 @@ export class ArgoModel {
     if (d === undefined) return
     for (const podKey of this.#byWorkflow.get(keyOf(namespace, name)) ?? []) {
       const v = this.#view.get(podKey)
-      if (v !== undefined) this.#control(d, v)
+      if (v === undefined) continue
+      // A pod seen before its workflow existed gets its node now.
+      if (d.nodes[v.nodeId] === undefined) {
+        d.nodes[v.nodeId] = podNode(v.nodeId, v.nodeName, name, v.phase, v.createdAt ?? nowIso())
+        d.changed = true
+      }
+      this.#control(d, v)
     }
     this.#armDeadline(namespace, name, d.workflow)
   }

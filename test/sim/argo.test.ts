@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
 import { argoNodeId, fnv32a, nodeFulfilled, SimCluster } from "../../src/sim/index.ts"
 import type { ArgoModelOptions, NodeStatusFormat, SimClusterOptions } from "../../src/sim/index.ts"
-import { kubeConfig } from "./helpers.ts"
+import { kubeConfig, rawWatch } from "./helpers.ts"
 
 const wfApi = { group: "argoproj.io", version: "v1alpha1", plural: "workflows" }
 const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch)
@@ -269,6 +269,37 @@ describe("ArgoModel", () => {
     stepPod(sim, "l", "w2", "s1")
     await sleep(30)
     expect(sim.workflowNodes("l", "w2")).toEqual({})
+  })
+})
+
+describe("ArgoModel over the wire", () => {
+  it("its workflow writes reach watchers as MODIFIED; a POSTed pod gets its node, also when its workflow comes later", async () => {
+    const { sim, core } = await start({ recordLag: 30 })
+    const w = await rawWatch(sim, "/apis/argoproj.io/v1alpha1/namespaces/p/workflows?watch=1")
+    await core.createNamespacedPod({
+      namespace: "p",
+      body: {
+        metadata: {
+          name: "late-s1",
+          labels: { "workflows.argoproj.io/workflow": "late", "workflows.argoproj.io/completed": "false" },
+          annotations: { "workflows.argoproj.io/node-name": "late.s1" }
+        },
+        spec: { containers: [{ name: "wait", image: "quay.io/argoproj/argoexec:v3.6.5" }, { name: "main", image: "busybox" }] }
+      }
+    })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    sim.addWorkflow({ namespace: "p", name: "late" })
+    await sim.waitFor(() => sim.workflowNodes("p", "late")?.[nodeOf("late", "s1")]?.phase === "Running")
+    sim.setContainerState("p", "late-s1", "main", "terminated", 0)
+    finish(sim, "p", "late-s1")
+    await sim.waitFor(() => sim.getWorkflow("p", "late")?.status.phase === "Succeeded")
+    await sim.waitFor(() => w.lines.some((l) => l.object.status?.phase === "Succeeded"))
+    expect(w.lines[0].type).toBe("ADDED")
+    expect(w.lines.slice(1).every((l) => l.type === "MODIFIED")).toBe(true)
+    const rvs = w.lines.map((l) => Number(l.object.metadata.resourceVersion))
+    expect([...rvs].sort((a, b) => a - b)).toEqual(rvs)
+    expect(w.lines.some((l) => l.object.status.nodes?.[nodeOf("late", "s1")]?.phase === "Running")).toBe(true)
+    w.close()
   })
 })
 
