@@ -26,6 +26,13 @@ export interface ArgoModelOptions {
   readonly taskResultLagMs?: number
   /** Seed of the PRNG that draws random lags. Default 1. */
   readonly seed?: number
+  /**
+   * Coalesce a workflow's node updates into slots of this many ms (an update is delayed to the end
+   * of its slot, at most this much), so many pods finishing together cost one workflow write, as
+   * Argo's reconcile loop does. Default 0: every update on time. Worth setting with big workflows:
+   * each write copies the whole workflow into the watch history.
+   */
+  readonly batchMs?: number
 }
 
 /** A node Argo marked Error "pod deleted" because its pod left the view before the node was fulfilled. */
@@ -128,8 +135,9 @@ export class ArgoModel {
   readonly #view = new Map<string, ViewPod>()
   /** Pod keys in view, by workflow key. */
   readonly #byWorkflow = new Map<string, Set<string>>()
-  /** Pending record timers, by pod uid. */
-  readonly #recordTimers = new Map<string, ReturnType<typeof setTimeout>>()
+  readonly #batchMs: number
+  /** Pending batched updates, by `${workflow key}@${due}`. */
+  readonly #slots = new Map<string, Array<() => void>>()
   /** Pods whose node has been scheduled for recording (uid). */
   readonly #scheduled = new Set<string>()
   readonly #timers = new Set<ReturnType<typeof setTimeout>>()
@@ -144,6 +152,7 @@ export class ArgoModel {
     this.#host = host
     this.#taskResultLagMs = options.taskResultLagMs
     this.#recordLag = options.recordLag
+    this.#batchMs = Math.max(0, options.batchMs ?? 0)
     this.#random = prng(options.seed ?? 1)
     // Subscribe first, then take what exists: nothing slips between the two (both synchronous).
     this.#unsubscribe.push(host.subscribe("pods", (event) => this.#enqueue("pods", event)))
@@ -174,10 +183,9 @@ export class ArgoModel {
     this.#stopped = true
     for (const u of this.#unsubscribe.splice(0)) u()
     for (const t of this.#timers) clearTimeout(t)
-    for (const t of this.#recordTimers.values()) clearTimeout(t)
     for (const t of this.#deadlineTimers.values()) clearTimeout(t)
     this.#timers.clear()
-    this.#recordTimers.clear()
+    this.#slots.clear()
     this.#deadlineTimers.clear()
     this.#queue.length = 0
   }
@@ -235,6 +243,27 @@ export class ArgoModel {
     }, Math.max(0, ms))
     this.#timers.add(t)
     return t
+  }
+
+  /** `body` after `ms`; with `batchMs`, the bodies of one workflow due in the same slot run together (one write). */
+  #afterForWorkflow(workflowKey: string, ms: number, body: () => void): void {
+    if (this.#batchMs === 0) {
+      this.#later(ms, body)
+      return
+    }
+    const due = Math.ceil((Date.now() + ms) / this.#batchMs) * this.#batchMs
+    const key = `${workflowKey}@${due}`
+    const slot = this.#slots.get(key)
+    if (slot !== undefined) {
+      slot.push(body)
+      return
+    }
+    const bodies = [body]
+    this.#slots.set(key, bodies)
+    this.#later(due - Date.now(), () => {
+      this.#slots.delete(key)
+      for (const b of bodies) b()
+    })
   }
 
   /** The workflow being edited in this entry point; undefined when absent, completed or undecodable. */
@@ -317,9 +346,7 @@ export class ArgoModel {
     if (v === undefined || v.uid !== uid) return
     this.#view.delete(key)
     this.#byWorkflow.get(keyOf(v.namespace, v.workflow))?.delete(key)
-    const t = this.#recordTimers.get(uid)
-    if (t !== undefined) clearTimeout(t)
-    this.#recordTimers.delete(uid)
+    // A pending record finds the pod gone and does nothing.
     this.#scheduled.delete(uid)
     const d = this.#draft(v.namespace, v.workflow)
     const node = d?.nodes[v.nodeId]
@@ -342,11 +369,7 @@ export class ArgoModel {
 
   #scheduleRecord(v: ViewPod): void {
     this.#scheduled.add(v.uid)
-    const t = this.#later(this.#lag(), () => {
-      this.#recordTimers.delete(v.uid)
-      this.#record(v.key, v.uid)
-    })
-    this.#recordTimers.set(v.uid, t)
+    this.#afterForWorkflow(keyOf(v.namespace, v.workflow), this.#lag(), () => this.#record(v.key, v.uid))
   }
 
   /** The lag has passed: record the node of the pod, if it is still in view and its node unfulfilled. */
@@ -366,7 +389,7 @@ export class ArgoModel {
       return
     }
     node.taskResultSynced = false
-    this.#later(this.#taskResultLagMs, () => {
+    this.#afterForWorkflow(keyOf(v.namespace, v.workflow), this.#taskResultLagMs, () => {
       const d2 = this.#draft(v.namespace, v.workflow)
       const n = d2?.nodes[v.nodeId]
       if (d2 === undefined || n === undefined || n.taskResultSynced !== false) return

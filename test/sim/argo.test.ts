@@ -303,6 +303,23 @@ describe("ArgoModel over the wire", () => {
   })
 })
 
+describe("ArgoModel batchMs", () => {
+  it("coalesces node records of one workflow into few writes", async () => {
+    const { sim } = await start({ recordLag: { minMs: 0, maxMs: 60 }, batchMs: 150 })
+    sim.addWorkflow({ namespace: "q", name: "w" })
+    const steps = Array.from({ length: 20 }, (_, i) => `s${i}`)
+    for (const s of steps) stepPod(sim, "q", "w", s)
+    await sim.waitFor(() => Object.keys(sim.workflowNodes("q", "w") ?? {}).length === 20)
+    const w = await rawWatch(sim, `/apis/argoproj.io/v1alpha1/namespaces/q/workflows?watch=1&resourceVersion=${sim.getWorkflow("q", "w")?.metadata.resourceVersion}`)
+    for (const s of steps) finish(sim, "q", `w-${s}`)
+    await sim.waitFor(() => sim.getWorkflow("q", "w")?.status.phase === "Succeeded", 2000)
+    await sleep(20)
+    expect(w.lines.length).toBeGreaterThanOrEqual(1)
+    expect(w.lines.length).toBeLessThanOrEqual(2)
+    w.close()
+  })
+})
+
 describe("node status storage", () => {
   const decoders: Record<string, (b: Buffer) => Buffer> = {
     "compressed-gzip": gunzipSync,
