@@ -448,10 +448,11 @@ export class SimCluster {
     return (uid === undefined ? undefined : this.#nodeFormats.get(uid)) ?? "nodes"
   }
 
-  #readNodes(wf: ArgoWorkflowJson): ArgoNodeMap {
+  /** `owned`: `wf` is a private copy, its node map may be handed out as is. */
+  #readNodes(wf: ArgoWorkflowJson, owned = false): ArgoNodeMap {
     const uid = wf.metadata.uid ?? ""
     if (this.#nodeFormats.get(uid) === "offloaded") return copy(this.#offloaded.get(uid) ?? {})
-    return readStoredNodes(wf.status)
+    return readStoredNodes(wf.status, { owned })
   }
 
   #forgetWorkflow(uid: string): void {
@@ -510,7 +511,7 @@ export class SimCluster {
       listPods: () => this.#store.list("pods") as Array<PodJson>,
       listWorkflows: () => this.#store.list("workflows") as Array<SimWorkflow>,
       getWorkflow: (namespace, name) => this.getWorkflow(namespace, name),
-      readNodes: (wf) => this.#readNodes(wf),
+      readNodes: (wf) => this.#readNodes(wf, true),
       writeWorkflow: (next, nodes) => {
         const namespace = next.metadata.namespace ?? ""
         const previous = this.#store.get("workflows", namespace, next.metadata.name)
@@ -518,9 +519,9 @@ export class SimCluster {
         const uid = next.metadata.uid ?? ""
         const format = this.#nodeFormats.get(uid) ?? "nodes"
         if (format === "offloaded") this.#offloaded.set(uid, copy(nodes))
-        const draft = copy(next) as SimWorkflow
-        storeNodes(draft.status, nodes, format)
-        rest.commit(this.#rest, workflows, previous, draft, { trusted: true })
+        const draft = next as SimWorkflow
+        storeNodes(draft.status, nodes, format, { owned: true })
+        return rest.commit(this.#rest, workflows, previous, draft, { trusted: true }).metadata.resourceVersion
       }
     }
     this.#argo = new ArgoModel(host, options)

@@ -90,13 +90,18 @@ export const offloadVersion = (nodes: ArgoNodeMap): string => `fnv:${fnv32a(JSON
  * Writes `nodes` into a workflow status in the given format (removing the other fields):
  * `nodes` (omitted when empty, as Argo's omitempty does), `compressedNodes`, or `offloadNodeStatusVersion`.
  */
-export const storeNodes = (status: Record<string, unknown>, nodes: ArgoNodeMap, format: NodeStatusFormat): void => {
+export const storeNodes = (
+  status: Record<string, unknown>,
+  nodes: ArgoNodeMap,
+  format: NodeStatusFormat,
+  options: { readonly owned?: boolean } = {}
+): void => {
   delete status["nodes"]
   delete status["compressedNodes"]
   delete status["offloadNodeStatusVersion"]
   switch (format) {
     case "nodes":
-      if (Object.keys(nodes).length > 0) status["nodes"] = structuredClone(nodes)
+      if (Object.keys(nodes).length > 0) status["nodes"] = options.owned === true ? nodes : structuredClone(nodes)
       return
     case "compressed-gzip":
       status["compressedNodes"] = compressNodes(nodes, "gzip")
@@ -113,10 +118,14 @@ export const storeNodes = (status: Record<string, unknown>, nodes: ArgoNodeMap, 
   }
 }
 
-/** The node map readable from a workflow status (not offloaded ones); throws when `compressedNodes` is corrupt. */
-export const readStoredNodes = (status: Record<string, unknown> | undefined): ArgoNodeMap => {
+/**
+ * The node map readable from a workflow status (not offloaded ones); throws when `compressedNodes`
+ * is corrupt. `owned`: the status is a private copy, so its `nodes` object is returned as is.
+ */
+export const readStoredNodes = (status: Record<string, unknown> | undefined, options: { readonly owned?: boolean } = {}): ArgoNodeMap => {
   const compressed = status?.["compressedNodes"]
   if (typeof compressed === "string" && compressed !== "") return decompressNodes(compressed)
   const nodes = status?.["nodes"]
-  return typeof nodes === "object" && nodes !== null ? structuredClone(nodes as ArgoNodeMap) : {}
+  if (typeof nodes !== "object" || nodes === null) return {}
+  return options.owned === true ? nodes as ArgoNodeMap : structuredClone(nodes as ArgoNodeMap)
 }
