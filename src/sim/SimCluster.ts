@@ -169,6 +169,7 @@ const delay = (ms: number, cancelled: () => boolean): Promise<void> =>
  * sim.addPod({ name: "p", containers: [{ name: "main", termDelayMs: 200 }] })
  * const kc = new KubeConfig(); kc.loadFromString(sim.kubeconfigYaml())
  * sim.faults.exec({ node: "node-0" }, { kind: "halfOpen" }, { times: 1 })
+ * sim.startArgo({ recordLag: 200 }) // or SimCluster.start({ argo: { recordLag: 200 } }); see argo.ts
  * await sim.close()
  * ```
  */

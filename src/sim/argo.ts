@@ -11,7 +11,9 @@
 // MODIFIED). Workflows in a completed phase are never touched (Argo does not operate them either), nor
 // are workflows whose `status.compressedNodes` cannot be decoded. Differences from Argo: a pod that
 // leaves the view is judged at once (Argo waits 10 s after a node started: we are stricter), and a
-// node's outputs are "synced" after a fixed delay (`taskResultLagMs`) instead of by a WorkflowTaskResult.
+// node's outputs are "synced" after a fixed delay (`taskResultLagMs`) instead of by a WorkflowTaskResult;
+// only a pod seen leaving is judged (a Running node whose pod was never in view is not marked); nothing
+// is retried or resubmitted; workflows are not created from templates (tests add workflows and pods).
 
 import type { ArgoNode, ArgoNodeMap } from "./argoNodes.ts"
 import { argoNodeId, nodeFulfilled } from "./argoNodes.ts"
