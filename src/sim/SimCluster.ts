@@ -15,6 +15,10 @@ import type { Duplex } from "node:stream"
 import type { V1Pod } from "@kubernetes/client-node"
 import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js"
 import { WebSocketServer } from "ws"
+import { ArgoModel, completedWorkflowPhases } from "./argo.ts"
+import type { ArgoHost, ArgoModelOptions, ArgoWorkflowJson } from "./argo.ts"
+import { readStoredNodes, storeNodes } from "./argoNodes.ts"
+import type { ArgoNodeMap, NodeStatusFormat } from "./argoNodes.ts"
 import { discoveryDocument } from "./discovery.ts"
 import { ExecSession, handleExecUpgrade, upgradeRequired } from "./exec.ts"
 import type { ExecCloseInfo, ExecEnv, ExecInfo } from "./exec.ts"
@@ -57,6 +61,8 @@ export interface SimClusterOptions {
   readonly workflowsCrd?: boolean
   /** Entries kept in `requestLog` (oldest dropped). Default 100 000. */
   readonly requestLogLimit?: number
+  /** Run a model of Argo's workflow-controller from the start (see `startArgo`). Default false: off. */
+  readonly argo?: ArgoModelOptions | false
 }
 
 export interface RequestLogEntry {
@@ -105,12 +111,20 @@ export interface SimWorkflowInit {
   readonly podGC?: SimPodGC
   readonly uid?: string
   readonly labels?: Readonly<Record<string, string>>
+  /** The node map (`status.nodes` entries, by node id). Default none. */
+  readonly nodes?: ArgoNodeMap
+  /** Where the node map is stored. Default "nodes". */
+  readonly nodeStatus?: NodeStatusFormat
+  /** Extra `spec` fields (templates, shutdown, activeDeadlineSeconds, ...), merged over the defaults. */
+  readonly spec?: Readonly<Record<string, unknown>>
+  /** Extra `status` fields (storedTemplates, conditions, ...); phase, times and nodes are set as above. */
+  readonly status?: Readonly<Record<string, unknown>>
 }
 
 /** An Argo Workflow as the API server returns it (plain JSON). */
 export interface SimWorkflow extends KubeObject {
-  spec: { podGC?: SimPodGC; [key: string]: unknown }
-  status: { phase?: string; startedAt?: string; finishedAt?: string | null; [key: string]: unknown }
+  spec: { podGC?: SimPodGC; shutdown?: string; activeDeadlineSeconds?: number; [key: string]: unknown }
+  status: { phase?: string; startedAt?: string; finishedAt?: string | null; message?: string; [key: string]: unknown }
 }
 
 export interface ExecEventInfo {
@@ -123,7 +137,7 @@ export interface ExecEventInfo {
 
 const tlsFile = (name: string): string => readFileSync(new URL(`./tls/${name}`, import.meta.url), "utf8")
 
-const completedPhases = new Set(["Succeeded", "Failed", "Error"])
+const completedPhases = completedWorkflowPhases
 
 /** Dates in V1Pod serialise with milliseconds; the API server's timestamps have none. */
 const trimMillis = (value: unknown): unknown => {
@@ -158,6 +172,7 @@ const delay = (ms: number, cancelled: () => boolean): Promise<void> =>
  * sim.addPod({ name: "p", containers: [{ name: "main", termDelayMs: 200 }] })
  * const kc = new KubeConfig(); kc.loadFromString(sim.kubeconfigYaml())
  * sim.faults.exec({ node: "node-0" }, { kind: "halfOpen" }, { times: 1 })
+ * sim.startArgo({ recordLag: 200 }) // or SimCluster.start({ argo: { recordLag: 200 } }); see argo.ts
  * await sim.close()
  * ```
  */
@@ -183,6 +198,11 @@ export class SimCluster {
   readonly #execSessions = new Set<ExecSession>()
   readonly #tempDirs: Array<string> = []
   readonly #rest: RestContext
+  /** Node storage format of each workflow, by uid (absent: "nodes"). */
+  readonly #nodeFormats = new Map<string, NodeStatusFormat>()
+  /** Offloaded node maps (Argo's database), by workflow uid. */
+  readonly #offloaded = new Map<string, ArgoNodeMap>()
+  #argo: ArgoModel | undefined
   #execOpen = 0
   #execTotal = 0
   #aborted = 0
@@ -227,6 +247,7 @@ export class SimCluster {
         },
         removed: (def, obj) => {
           if (def.plural === "pods") this.#processes.forget(obj.metadata.uid ?? "")
+          if (def.plural === "workflows") this.#forgetWorkflow(obj.metadata.uid ?? "")
         }
       }
     }
@@ -261,7 +282,9 @@ export class SimCluster {
     })
     const address = server.address()
     const port = typeof address === "object" && address !== null ? address.port : 0
-    return new SimCluster(server, `${tls ? "https" : "http"}://127.0.0.1:${port}`, options, caPem)
+    const sim = new SimCluster(server, `${tls ? "https" : "http"}://127.0.0.1:${port}`, options, caPem)
+    if (options.argo !== undefined && options.argo !== false) sim.startArgo(options.argo)
+    return sim
   }
 
   // -------------------------------------------------------------------------------------------
@@ -354,6 +377,10 @@ export class SimCluster {
   // -------------------------------------------------------------------------------------------
   // workflows
 
+  /**
+   * Creates a workflow (ADDED), with its node map (if any) stored as `nodeStatus` says: in
+   * `status.nodes`, base64 `status.compressedNodes`, or offloaded (only `offloadNodeStatusVersion`).
+   */
   addWorkflow(init: SimWorkflowInit): SimWorkflow {
     const namespace = init.namespace ?? "default"
     if (this.#store.get("workflows", namespace, init.name) !== undefined) {
@@ -361,13 +388,15 @@ export class SimCluster {
     }
     const phase = init.phase ?? "Running"
     const now = nowIso()
+    const uid = init.uid ?? crypto.randomUUID()
+    const format = init.nodeStatus ?? "nodes"
     const wf: SimWorkflow = {
       apiVersion: apiVersionOf(workflows),
       kind: "Workflow",
       metadata: {
         name: init.name,
         namespace,
-        uid: init.uid ?? crypto.randomUUID(),
+        uid,
         generation: 1,
         creationTimestamp: now,
         labels: {
@@ -379,19 +408,61 @@ export class SimCluster {
       spec: {
         entrypoint: "main",
         templates: [{ name: "main", container: { image: "docker.io/library/busybox:1.36", command: ["true"] } }],
-        ...(init.podGC === undefined ? {} : { podGC: copy(init.podGC) })
+        ...(init.podGC === undefined ? {} : { podGC: copy(init.podGC) }),
+        ...(init.spec === undefined ? {} : copy(init.spec))
       },
       status: {
+        ...(init.status === undefined ? {} : copy(init.status)),
         phase,
         startedAt: now,
         finishedAt: completedPhases.has(phase) ? now : null
       }
     }
+    const nodes = copy(init.nodes ?? {})
+    if (format !== "nodes") this.#nodeFormats.set(uid, format)
+    if (format === "offloaded") this.#offloaded.set(uid, copy(nodes))
+    if (init.nodes !== undefined || format !== "nodes") storeNodes(wf.status, nodes, format)
     return this.#store.create("workflows", wf) as SimWorkflow
   }
 
   getWorkflow(namespace: string, name: string): SimWorkflow | undefined {
     return this.#store.get("workflows", namespace, name) as SimWorkflow | undefined
+  }
+
+  listWorkflows(namespace?: string): Array<SimWorkflow> {
+    return this.#store.list("workflows", namespace) as Array<SimWorkflow>
+  }
+
+  /**
+   * The workflow's node map wherever it lives (decoded from `compressedNodes`; the offloaded copy
+   * for an offloaded workflow). Undefined when there is no such workflow or `compressedNodes` is corrupt.
+   */
+  workflowNodes(namespace: string, name: string): ArgoNodeMap | undefined {
+    const wf = this.getWorkflow(namespace, name)
+    if (wf === undefined) return undefined
+    try {
+      return this.#readNodes(wf)
+    } catch {
+      return undefined
+    }
+  }
+
+  /** How the workflow stores its node map ("nodes" for an unknown workflow). */
+  nodeStatusFormat(namespace: string, name: string): NodeStatusFormat {
+    const uid = this.getWorkflow(namespace, name)?.metadata.uid
+    return (uid === undefined ? undefined : this.#nodeFormats.get(uid)) ?? "nodes"
+  }
+
+  /** `owned`: `wf` is a private copy, its node map may be handed out as is. */
+  #readNodes(wf: ArgoWorkflowJson, owned = false): ArgoNodeMap {
+    const uid = wf.metadata.uid ?? ""
+    if (this.#nodeFormats.get(uid) === "offloaded") return copy(this.#offloaded.get(uid) ?? {})
+    return readStoredNodes(wf.status, { owned })
+  }
+
+  #forgetWorkflow(uid: string): void {
+    this.#nodeFormats.delete(uid)
+    this.#offloaded.delete(uid)
   }
 
   setWorkflowPhase(namespace: string, name: string, phase: string): SimWorkflow {
@@ -411,8 +482,60 @@ export class SimCluster {
     return rest.commit(this.#rest, workflows, previous, next, { trusted: true }) as SimWorkflow
   }
 
+  /**
+   * Mutates a workflow server-side (as Argo's controller would; no validation): MODIFIED. The
+   * draft is plain JSON; what it leaves in `status.nodes` / `status.compressedNodes` is stored as is
+   * (so a test can write a corrupt `compressedNodes`).
+   */
+  updateWorkflow(namespace: string, name: string, mutate: (workflow: SimWorkflow) => void): SimWorkflow {
+    const previous = this.#store.get("workflows", namespace, name) as SimWorkflow | undefined
+    if (previous === undefined) throw new Error(`SimCluster.updateWorkflow: no workflow ${namespace}/${name}`)
+    const next = copy(previous)
+    mutate(next)
+    return rest.commit(this.#rest, workflows, previous, next, { trusted: true }) as SimWorkflow
+  }
+
   deleteWorkflow(namespace: string, name: string): boolean {
-    return this.#store.delete("workflows", namespace, name) !== undefined
+    const gone = this.#store.delete("workflows", namespace, name)
+    if (gone !== undefined) this.#forgetWorkflow(gone.metadata.uid ?? "")
+    return gone !== undefined
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Argo's workflow-controller
+
+  /**
+   * Starts a model of Argo's workflow-controller on this simulator (see argo.ts): node maps kept
+   * from pods, workflows completed, and nodes marked Error "pod deleted" when a pod leaves Argo's
+   * view too early. Replaces a running one. Stopped by `close()`.
+   */
+  startArgo(options: ArgoModelOptions = {}): ArgoModel {
+    this.#argo?.stop()
+    const host: ArgoHost = {
+      subscribe: (resource, listener) => this.#store.watch(resource, undefined, listener),
+      listPods: () => this.#store.list("pods") as Array<PodJson>,
+      listWorkflows: () => this.#store.list("workflows") as Array<SimWorkflow>,
+      getWorkflow: (namespace, name) => this.getWorkflow(namespace, name),
+      readNodes: (wf) => this.#readNodes(wf, true),
+      writeWorkflow: (next, nodes) => {
+        const namespace = next.metadata.namespace ?? ""
+        const previous = this.#store.get("workflows", namespace, next.metadata.name)
+        if (previous === undefined || previous.metadata.uid !== next.metadata.uid) return
+        const uid = next.metadata.uid ?? ""
+        const format = this.#nodeFormats.get(uid) ?? "nodes"
+        if (format === "offloaded") this.#offloaded.set(uid, copy(nodes))
+        const draft = next as SimWorkflow
+        storeNodes(draft.status, nodes, format, { owned: true })
+        return rest.commit(this.#rest, workflows, previous, draft, { trusted: true }).metadata.resourceVersion
+      }
+    }
+    this.#argo = new ArgoModel(host, options)
+    return this.#argo
+  }
+
+  /** The running Argo model, if any. */
+  get argo(): ArgoModel | undefined {
+    return this.#argo
   }
 
   // -------------------------------------------------------------------------------------------
@@ -778,6 +901,7 @@ export class SimCluster {
     const restarting = this.#restarting
     this.#closing = (async () => {
       if (restarting !== undefined) await restarting.catch(() => undefined)
+      this.#argo?.stop()
       this.#processes.close()
       this.#dropConnections()
       this.#wss.close()

@@ -28,6 +28,11 @@ export interface SimContainerInit {
   /** PID 1 handles and ignores SIGTERM (and the other catchable signals); only SIGKILL stops it. */
   readonly ignoreSigterm?: boolean
   readonly volumeMounts?: ReadonlyArray<SimVolumeMount>
+  /**
+   * Extra container spec fields (env, command, args, resources, securityContext, ...), merged into
+   * `spec.containers[i]`; name, image and volumeMounts come from the fields above.
+   */
+  readonly spec?: Readonly<Record<string, unknown>>
 }
 
 export interface SimPodInit {
@@ -47,6 +52,17 @@ export interface SimPodInit {
   readonly terminationGracePeriodSeconds?: number
   /** Create the pod already being deleted (deletionTimestamp now, with this grace period). */
   readonly deletionGracePeriodSeconds?: number
+  /**
+   * Extra `metadata` fields (managedFields, generateName, ...), merged under the fields above
+   * (name, namespace, uid, labels, ... win).
+   */
+  readonly metadata?: Readonly<Record<string, unknown>>
+  /**
+   * Extra pod `spec` fields (volumes, securityContext, serviceAccountName, ...), merged over the
+   * defaults; containers, nodeName, restartPolicy and terminationGracePeriodSeconds come from the
+   * fields above. Use valid Pod JSON: `updatePod` round-trips through client-node's V1Pod.
+   */
+  readonly spec?: Readonly<Record<string, unknown>>
 }
 
 export interface ContainerStatusJson {
@@ -240,6 +256,10 @@ export const applyContainerState = (
   pod.status.conditions = conditions(pod, at)
 }
 
+/** `base` with `extra` (copied) then `fixed` assigned over it; keys keep `base`'s order. */
+const merged = <A extends object, B extends object>(base: A, extra: Readonly<Record<string, unknown>> | undefined, fixed: B): A & B =>
+  Object.assign(base, extra === undefined ? {} : structuredClone(extra), fixed)
+
 /** The pod object `addPod` stores. */
 export const buildPod = (init: SimPodInit, at: number = Date.now()): PodJson => {
   const now = nowIso(at)
@@ -255,6 +275,7 @@ export const buildPod = (init: SimPodInit, at: number = Date.now()): PodJson => 
     apiVersion: "v1",
     kind: "Pod",
     metadata: {
+      ...(init.metadata === undefined ? {} : structuredClone(init.metadata)),
       name: init.name,
       namespace,
       uid: init.uid ?? randomUUID(),
@@ -270,34 +291,52 @@ export const buildPod = (init: SimPodInit, at: number = Date.now()): PodJson => 
           deletionGracePeriodSeconds: init.deletionGracePeriodSeconds
         })
     },
-    spec: {
-      containers: init.containers.map((c) => ({
-        name: c.name,
-        image: c.image ?? defaultImage(c.name),
-        imagePullPolicy: "IfNotPresent",
-        resources: {},
-        terminationMessagePath: "/dev/termination-log",
-        terminationMessagePolicy: "File",
-        ...(c.volumeMounts === undefined
-          ? {}
-          : {
-            volumeMounts: c.volumeMounts.map((m, i) => ({
-              name: m.name ?? `volume-${i}`,
-              mountPath: m.mountPath,
-              ...(m.readOnly === undefined ? {} : { readOnly: m.readOnly })
-            }))
-          })
-      })),
-      restartPolicy: "Never",
-      terminationGracePeriodSeconds: init.terminationGracePeriodSeconds ?? 30,
-      dnsPolicy: "ClusterFirst",
-      serviceAccountName: "default",
-      nodeName,
-      schedulerName: "default-scheduler",
-      enableServiceLinks: true,
-      preemptionPolicy: "PreemptLowerPriority",
-      priority: 0
-    },
+    spec: merged(
+      {
+        containers: [] as Array<ContainerSpecJson>,
+        restartPolicy: "Never",
+        terminationGracePeriodSeconds: 30,
+        dnsPolicy: "ClusterFirst",
+        serviceAccountName: "default",
+        nodeName,
+        schedulerName: "default-scheduler",
+        enableServiceLinks: true,
+        preemptionPolicy: "PreemptLowerPriority",
+        priority: 0
+      },
+      init.spec,
+      {
+        containers: init.containers.map((c) =>
+          merged(
+            {
+              name: c.name,
+              image: c.image ?? defaultImage(c.name),
+              imagePullPolicy: "IfNotPresent",
+              resources: {},
+              terminationMessagePath: "/dev/termination-log",
+              terminationMessagePolicy: "File"
+            },
+            c.spec,
+            {
+              name: c.name,
+              image: c.image ?? defaultImage(c.name),
+              ...(c.volumeMounts === undefined
+                ? {}
+                : {
+                  volumeMounts: c.volumeMounts.map((m, i) => ({
+                    name: m.name ?? `volume-${i}`,
+                    mountPath: m.mountPath,
+                    ...(m.readOnly === undefined ? {} : { readOnly: m.readOnly })
+                  }))
+                })
+            }
+          )
+        ),
+        restartPolicy: "Never",
+        terminationGracePeriodSeconds: init.terminationGracePeriodSeconds ?? 30,
+        nodeName
+      }
+    ),
     status: {
       phase: init.phase ?? computePhase(statuses),
       hostIP: hostIpOf(nodeName),

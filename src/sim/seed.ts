@@ -1,9 +1,17 @@
 // Argo-like workload for demos and benchmarks: finished workflow steps whose `main` container has
 // exited while `wait` (argoexec) still runs, which is exactly the state the pod-cleanup controller
-// acts on. Pods are spread over `node-0..node-(n-1)` round robin and owned by Workflow objects.
+// acts on. Pods are spread over `node-0..node-(n-1)` round robin and owned by Workflow objects,
+// named the way Argo names them (pod `<wf>-main-<fnv32a(node name)>`, node id `<wf>-<same hash>`),
+// and each workflow carries a node per pod (its `status.nodes`, or compressed / offloaded).
 
-import { createHash } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import type { V1Pod } from "@kubernetes/client-node"
+import { podNode } from "./argo.ts"
+import { argoNodeId, fnv32a } from "./argoNodes.ts"
+import type { ArgoNodeMap, NodeStatusFormat } from "./argoNodes.ts"
+import { nowIso } from "./pods.ts"
+import { realisticNodes, realisticPodParts, realisticWorkflowParts } from "./realistic.ts"
+import type { RealisticStep } from "./realistic.ts"
 import type { SimCluster, SimPodGC, SimWorkflow } from "./SimCluster.ts"
 
 export interface SeedOptions {
@@ -29,6 +37,18 @@ export interface SeedOptions {
   readonly workflowPrefix?: string
   /** `spec.terminationGracePeriodSeconds` of each pod. Default unset (30 s). */
   readonly terminationGracePeriodSeconds?: number
+  /**
+   * Give each workflow a node per pod (Running; Succeeded when the workflow's phase is completed),
+   * as Argo does. Default true. With `realistic`, Steps and StepGroup nodes too.
+   */
+  readonly argoNodes?: boolean
+  /** Where workflows keep their node map. Default "nodes". */
+  readonly nodeStatus?: NodeStatusFormat
+  /**
+   * Real-sized objects: pods of 10+ KB (ARGO_TEMPLATE, env, volumes, securityContext,
+   * managedFields), workflows with a steps template, storedTemplates, and 2 nodes per pod + 1.
+   */
+  readonly realistic?: boolean
 }
 
 export interface SeedResult {
@@ -36,8 +56,13 @@ export interface SeedResult {
   readonly workflows: ReadonlyArray<SimWorkflow>
 }
 
-const nodeIdHash = (text: string): string =>
-  String(parseInt(createHash("sha256").update(text).digest("hex").slice(0, 12), 16) % 10_000_000_000).padStart(10, "0")
+interface PodPlan {
+  readonly index: number
+  readonly nodeName: string
+  readonly nodeId: string
+  readonly podName: string
+  readonly hostNode: string
+}
 
 export const seedWorkflowPods = (sim: SimCluster, options: SeedOptions): SeedResult => {
   const namespace = options.namespace ?? "default"
@@ -46,35 +71,86 @@ export const seedWorkflowPods = (sim: SimCluster, options: SeedOptions): SeedRes
   const strategy = options.podGCStrategy ?? "OnPodCompletion"
   const deleteDelay = options.deleteDelay ?? "0s"
   const prefix = options.workflowPrefix ?? "wf"
+  const phase = options.workflowPhase ?? "Succeeded"
+  const realistic = options.realistic === true
+  const argoNodes = options.argoNodes ?? true
   const podGC: SimPodGC = { strategy, deleteDelayDuration: deleteDelay }
+
+  // Plan every pod first, so each workflow is created once with its whole node map.
+  const plans: Array<Array<PodPlan>> = Array.from({ length: workflowCount }, () => [])
+  for (let i = 0; i < options.pods; i++) {
+    const wfName = `${prefix}-${i % workflowCount}`
+    const nodeName = `${wfName}[${Math.floor(i / workflowCount)}].main`
+    const hash = fnv32a(nodeName)
+    plans[i % workflowCount].push({
+      index: i,
+      nodeName,
+      nodeId: argoNodeId(wfName, nodeName),
+      podName: `${wfName}-main-${hash}`,
+      hostNode: `node-${i % nodes}`
+    })
+  }
+
   const workflows: Array<SimWorkflow> = []
   for (let w = 0; w < workflowCount; w++) {
-    workflows.push(sim.addWorkflow({ namespace, name: `${prefix}-${w}`, phase: options.workflowPhase ?? "Succeeded", podGC }))
+    const name = `${prefix}-${w}`
+    const steps = plans[w]
+    const completed = phase === "Succeeded" || phase === "Failed" || phase === "Error"
+    const nodePhase = completed ? "Succeeded" : "Running"
+    let nodeMap: ArgoNodeMap | undefined
+    if (argoNodes && realistic) {
+      const realSteps: Array<RealisticStep> = steps.map((s) => ({ nodeName: s.nodeName, nodeId: s.nodeId, podName: s.podName, hostNode: s.hostNode }))
+      nodeMap = realisticNodes(name, realSteps, nodePhase)
+    } else if (argoNodes) {
+      const now = nowIso()
+      nodeMap = {}
+      for (const s of steps) {
+        const node = podNode(s.nodeId, s.nodeName, name, "Running", now)
+        if (completed) Object.assign(node, { phase: "Succeeded", finishedAt: now })
+        nodeMap[s.nodeId] = node
+      }
+    }
+    const parts = realistic ? realisticWorkflowParts(name, steps.length) : undefined
+    workflows.push(sim.addWorkflow({
+      namespace,
+      name,
+      uid: randomUUID(),
+      phase,
+      podGC,
+      ...(nodeMap === undefined ? {} : { nodes: nodeMap }),
+      ...(options.nodeStatus === undefined ? {} : { nodeStatus: options.nodeStatus }),
+      ...(parts === undefined ? {} : { spec: parts.spec, status: parts.status })
+    }))
   }
+
   const pods: Array<V1Pod> = []
-  for (let i = 0; i < options.pods; i++) {
-    const wf = workflows[i % workflowCount]
+  const ordered = plans.flat().sort((a, b) => a.index - b.index)
+  for (const plan of ordered) {
+    const wf = workflows[plan.index % workflowCount]
     const wfName = wf.metadata.name
-    const nodeName = `${wfName}[${Math.floor(i / workflowCount)}].main`
-    const podName = `${wfName}-main-${nodeIdHash(`${wfName}/${i}`)}`
+    const parts = realistic
+      ? realisticPodParts({ namespace, workflow: wfName, nodeName: plan.nodeName, podName: plan.podName })
+      : undefined
+    const mount = [{ name: "var-run-argo", mountPath: "/var/run/argo" }]
     pods.push(
       sim.addPod({
         namespace,
-        name: podName,
-        nodeName: `node-${i % nodes}`,
+        name: plan.podName,
+        nodeName: plan.hostNode,
         labels: {
           "workflows.argoproj.io/workflow": wfName,
           "workflows.argoproj.io/completed": "false"
         },
         annotations: {
-          "workflows.argoproj.io/node-name": nodeName,
-          "workflows.argoproj.io/node-id": `${wfName}-${nodeIdHash(`${wfName}/${i}`)}`,
+          "workflows.argoproj.io/node-name": plan.nodeName,
+          "workflows.argoproj.io/node-id": plan.nodeId,
           "workflows.argoproj.io/pod-gc-strategy": `${strategy}/${deleteDelay}`
         },
         ...(options.finalizer === true ? { finalizers: ["workflows.argoproj.io/status"] } : {}),
         ...(options.terminationGracePeriodSeconds !== undefined
           ? { terminationGracePeriodSeconds: options.terminationGracePeriodSeconds }
           : {}),
+        ...(parts === undefined ? {} : { metadata: parts.metadata, spec: parts.spec }),
         ownerReferences: [{
           apiVersion: "argoproj.io/v1alpha1",
           kind: "Workflow",
@@ -90,14 +166,16 @@ export const seedWorkflowPods = (sim: SimCluster, options: SeedOptions): SeedRes
             state: "running",
             termDelayMs: options.waitTermDelayMs ?? 0,
             ignoreSigterm: options.waitIgnoresSigterm ?? false,
-            volumeMounts: [{ name: "var-run-argo", mountPath: "/var/run/argo" }]
+            volumeMounts: mount,
+            ...parts?.wait
           },
           {
             name: "main",
             image: "docker.io/library/busybox:1.36",
             state: "terminated",
             exitCode: 0,
-            volumeMounts: [{ name: "var-run-argo", mountPath: "/var/run/argo" }]
+            volumeMounts: mount,
+            ...parts?.main
           }
         ]
       })
