@@ -3,7 +3,7 @@
  * states), every form its node map can take (plain, gzip / zstd / brotli compressed, offloaded,
  * unreadable), Argo's node IDs (FNV-32a), `NodePhase.Fulfilled`, and change detection.
  */
-import { brotliCompressSync, gzipSync, zstdCompressSync } from "node:zlib"
+import { brotliCompressSync, constants as zlibConstants, gzipSync, zstdCompressSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
 import {
   argoNodeId,
@@ -128,6 +128,21 @@ describe("nodeStatusOf: where the node map is", () => {
       expect(status.reason).toMatch(reason)
       expect(status.reason).toMatch(/status\.compressedNodes/)
     }
+  })
+
+  it.each([
+    ["gzip", (b: Buffer) => gzipSync(b, { level: 1 })],
+    ["zstd", (b: Buffer) => zstdCompressSync(b)],
+    ["brotli", (b: Buffer) => brotliCompressSync(b, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 1 } })]
+  ] as const)("a %s bomb (under 1 MB, expanding past 64 MiB, valid JSON) is Unreadable, never decoded in full", (_format, compress) => {
+    // Whoever can update a Workflow can write its status: a tiny compressedNodes that expands to
+    // gigabytes must not take the controller's memory.
+    const bomb = Buffer.from(`{"n":{"id":"n","type":"Pod","phase":"Succeeded","pad":"${"x".repeat(80 * 1024 * 1024)}"}}`)
+    const compressedNodes = b64(compress(bomb))
+    expect(compressedNodes.length).toBeLessThan(1024 * 1024)
+    const status = nodeStatusOf({ compressedNodes })
+    expect(status._tag).toBe("Unreadable")
+    if (status._tag === "Unreadable") expect(status.reason).toMatch(/larger than 64 MiB/)
   })
 
   it("offloaded: status.offloadNodeStatusVersion with no nodes", () => {
