@@ -82,11 +82,33 @@ const GZIP = [0x1f, 0x8b]
 const ZSTD = [0x28, 0xb5, 0x2f, 0xfd]
 const startsWith = (buf: Buffer, magic: ReadonlyArray<number>) => magic.every((b, i) => buf[i] === b)
 
+/**
+ * The most a decompressed node map may take. `status.compressedNodes` is written by whoever can
+ * update the Workflow, and a few KB of gzip, zstd or brotli can expand to gigabytes: a map larger
+ * than this is unreadable, never decoded in full (its pods wait for the workflow to complete).
+ * Real ones are far smaller: Argo offloads a workflow before it outgrows etcd's object limit.
+ */
+export const MaxNodeStatusBytes = 64 * 1024 * 1024
+
 /** `DecompressContent`: gzip and zstd by their magic bytes, anything else as brotli. */
 const decompress = (buf: Buffer): { readonly text: string; readonly format: string } => {
-  if (startsWith(buf, GZIP)) return { text: gunzipSync(buf).toString("utf8"), format: "gzip" }
-  if (startsWith(buf, ZSTD)) return { text: zstdDecompressSync(buf).toString("utf8"), format: "zstd" }
-  return { text: brotliDecompressSync(buf).toString("utf8"), format: "brotli" }
+  const limit = { maxOutputLength: MaxNodeStatusBytes }
+  const format = startsWith(buf, GZIP) ? "gzip" : startsWith(buf, ZSTD) ? "zstd" : "brotli"
+  try {
+    const out = format === "gzip" ? gunzipSync(buf, limit) : format === "zstd" ? zstdDecompressSync(buf, limit) : brotliDecompressSync(buf, limit)
+    return { text: out.toString("utf8"), format }
+  } catch (e) {
+    if ((e as { readonly code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") throw new TooLarge(format)
+    throw e
+  }
+}
+
+class TooLarge extends Error {
+  readonly format: string
+  constructor(format: string) {
+    super(`${format} content larger than ${MaxNodeStatusBytes / 1024 / 1024} MiB`)
+    this.format = format
+  }
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
@@ -107,6 +129,7 @@ export const nodeStatusOf = (status: Record<string, unknown>): NodeStatus => {
     try {
       decoded = decompress(Buffer.from(clean, "base64"))
     } catch (e) {
+      if (e instanceof TooLarge) return { _tag: "Unreadable", reason: `status.compressedNodes (${e.format}) is larger than ${MaxNodeStatusBytes / 1024 / 1024} MiB decompressed: not read` }
       return { _tag: "Unreadable", reason: `status.compressedNodes cannot be decompressed (not gzip, zstd or brotli: ${message(e)})` }
     }
     let parsed: unknown
