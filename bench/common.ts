@@ -4,6 +4,7 @@
  * they run Effects with `Effect.runPromise`.
  */
 import { Context, Effect, Exit, Layer, Result, Scope } from "effect"
+import { runOnce } from "../src/cli/once.ts"
 import { Outcomes } from "../src/engine/Outcomes.ts"
 import { KubeClient } from "../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../src/kube/KubeConfigSource.ts"
@@ -61,3 +62,12 @@ export const isCleaned = (sim: SimCluster, namespace: string, name: string, dele
   const pod = sim.getPod(namespace, name)
   return deletes ? pod === undefined : pod?.metadata?.labels?.["workflows.argoproj.io/completed"] === "true"
 }
+
+/** `pod-cleanup once` in this process, against `sim`. */
+export const runOnceAgainst = async (sim: SimCluster, config: ServiceConfig) =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
+      return yield* runOnce(config, loaded, { dryRun: false, output: "json" })
+    }).pipe(Effect.provide(loggingLayer(config.logFormat, config.logLevel)))
+  )

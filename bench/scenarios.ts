@@ -10,8 +10,8 @@ import * as path from "node:path"
 import { Duration } from "effect"
 import { argoCompatible } from "../src/engine/EngineSettings.ts"
 import type { ServiceConfig } from "../src/service/Config.ts"
-import { seedWorkflowPods, SimCluster } from "../src/sim/index.ts"
-import { configFrom, isCleaned, startService, until } from "./common.ts"
+import { type RequestLogEntry, seedWorkflowPods, SimCluster } from "../src/sim/index.ts"
+import { configFrom, isCleaned, runOnceAgainst, startService, until } from "./common.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 
@@ -209,6 +209,9 @@ export const labelStorm = async (pods: number): Promise<LabelStormResult> => {
 
 export interface ScaleResult {
   readonly pods: number
+  /** Real-sized pods (ARGO_TEMPLATE, volumes, managedFields) and workflows (a node per step, stored templates). */
+  readonly realistic: boolean
+  readonly workflows: number
   readonly secondsToReady: number
   readonly microsPerPod: number
   readonly peakRssMiB: number
@@ -232,17 +235,25 @@ const peakRss = (child: ChildProcess): number => {
  * The service in its own process (so its memory is measured alone) knowing `pods` running workflow
  * pods: the time until it has listed and decided every one of them (ready), and its peak RSS.
  */
-export const scale = async (pods: number): Promise<ScaleResult> => {
-  const sim = await SimCluster.start({ requestLogLimit: 1000 })
+export const scale = async (pods: number, realistic = false): Promise<ScaleResult> => {
+  const sim = await SimCluster.start({ requestLogLimit: 1000, historyLimit: realistic ? 100 : 1000 })
+  let workflows = 0
   try {
-    for (let i = 0; i < pods; i++) {
-      sim.addPod({
-        namespace: "scale",
-        name: `p-${i}`,
-        nodeName: `node-${i % 50}`,
-        labels: { "workflows.argoproj.io/workflow": `wf-${i % 1000}`, "workflows.argoproj.io/completed": "false" },
-        containers: [{ name: "wait" }, { name: "main" }]
-      })
+    if (realistic) {
+      // Running workflows of 100 steps each: their pods still run, their nodes are Running.
+      const seeded = seedWorkflowPods(sim, { pods, nodes: 50, namespace: "scale", podGCStrategy: "OnPodCompletion", workflowPhase: "Running", workflows: Math.ceil(pods / 100), realistic: true })
+      workflows = seeded.workflows.length
+      for (const pod of seeded.pods) sim.setContainerState("scale", pod.metadata!.name!, "main", "running")
+    } else {
+      for (let i = 0; i < pods; i++) {
+        sim.addPod({
+          namespace: "scale",
+          name: `p-${i}`,
+          nodeName: `node-${i % 50}`,
+          labels: { "workflows.argoproj.io/workflow": `wf-${i % 1000}`, "workflows.argoproj.io/completed": "false" },
+          containers: [{ name: "wait" }, { name: "main" }]
+        })
+      }
     }
     const port = await freePort()
     const start = performance.now()
@@ -260,6 +271,8 @@ export const scale = async (pods: number): Promise<ScaleResult> => {
       const rss = peakRss(child)
       return {
         pods,
+        realistic,
+        workflows,
         secondsToReady: Math.round(elapsed) / 1000,
         microsPerPod: Math.round((elapsed * 1000) / pods),
         peakRssMiB: Math.round(rss)
@@ -267,6 +280,87 @@ export const scale = async (pods: number): Promise<ScaleResult> => {
     } finally {
       child.kill("SIGTERM")
       await new Promise((r) => child.once("exit", r))
+    }
+  } finally {
+    await sim.close()
+  }
+}
+
+// ---- 5. next to Argo's controller --------------------------------------------------------------
+
+export interface NextToArgoResult {
+  readonly mode: "run" | "once"
+  readonly pods: number
+  /** The model's lag from a pod's end to its node being recorded, uniform in [minMs, maxMs]. */
+  readonly lagMs: { readonly minMs: number; readonly maxMs: number }
+  readonly cleaned: number
+  /** Workflow nodes Argo's model marked Error "pod deleted": must be 0. */
+  readonly nodesMarkedPodDeleted: number
+  /** From a node being recorded to its pod being cleaned (labelled or deleted), in ms. */
+  readonly afterRecordMs: { readonly p50: number; readonly p99: number; readonly max: number }
+  readonly seconds: number
+}
+
+const percentile = (sorted: ReadonlyArray<number>, p: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+
+/**
+ * The service (`run`) or one pass (`once`) next to a model of Argo's workflow-controller that
+ * records each pod's node `lag` after the pod ends: how long after the record each pod is cleaned,
+ * and how many nodes were harmed.
+ */
+export const nextToArgo = async (
+  mode: "run" | "once",
+  pods: number,
+  lagMs: { readonly minMs: number; readonly maxMs: number }
+): Promise<NextToArgoResult> => {
+  const sim = await SimCluster.start({ argo: { recordLag: lagMs, seed: 7 } })
+  try {
+    const half = Math.ceil(pods / 2)
+    const deleted = seedWorkflowPods(sim, { pods: half, nodes: 10, namespace: "argo", workflowPrefix: "del", podGCStrategy: "OnPodCompletion", workflowPhase: "Running", workflows: Math.ceil(half / 20) })
+    const kept = seedWorkflowPods(sim, { pods: pods - half, nodes: 10, namespace: "argo", workflowPrefix: "keep", podGCStrategy: "", workflowPhase: "Running", workflows: Math.ceil((pods - half) / 20) })
+    const names = [...deleted.pods, ...kept.pods].map((p) => p.metadata!.name!)
+    // Observed from outside the service: the simulator's answer to the delete or label patch.
+    const cleanedAt = new Map<string, number>()
+    const wanted = new Set(names)
+    const onRequest = (entry: RequestLogEntry) => {
+      const name = entry.name
+      if (name === undefined || !wanted.has(name) || cleanedAt.has(name) || entry.status !== 200) return
+      const deletes = name.startsWith("del")
+      if ((deletes && entry.verb === "delete") || (!deletes && entry.verb === "patch" && isCleaned(sim, "argo", name, false))) {
+        cleanedAt.set(name, entry.endedAt ?? Date.now())
+      }
+    }
+    sim.events.on("request", onRequest)
+    const timer = { stop: () => sim.events.off("request", onRequest) }
+    const start = performance.now()
+    const config = configFrom(["--namespaces", "argo"])
+    try {
+      if (mode === "run") {
+        const service = await startService(sim, config)
+        try {
+          await until("every pod cleaned", () => cleanedAt.size === names.length, 120_000 + lagMs.maxMs * 2)
+        } finally {
+          await service.stop()
+        }
+      } else {
+        await runOnceAgainst(sim, config)
+      }
+    } finally {
+      timer.stop()
+    }
+    const after = names
+      .map((n) => (cleanedAt.get(n) ?? Number.NaN) - (sim.argo!.fulfilledAt("argo", n) ?? Number.NaN))
+      .filter((ms) => Number.isFinite(ms))
+      .sort((a, b) => a - b)
+    return {
+      mode,
+      pods,
+      lagMs,
+      cleaned: cleanedAt.size,
+      nodesMarkedPodDeleted: sim.argo!.podDeleted.length,
+      afterRecordMs: { p50: Math.round(percentile(after, 50)), p99: Math.round(percentile(after, 99)), max: Math.round(after.at(-1) ?? 0) },
+      seconds: Math.round(performance.now() - start) / 1000
     }
   } finally {
     await sim.close()

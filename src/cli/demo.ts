@@ -1,8 +1,10 @@
 /**
  * `pod-cleanup demo`: the real service against the built-in simulated cluster, over real sockets.
  * A few hundred finished workflow pods on six nodes; node-4 is partitioned (every exec hangs
- * half-open) and node-5 is slow. It shows live progress, prints the /metrics URL, and ends on its
- * own with a per-node summary once every pod is cleaned or accounted for.
+ * half-open) and node-5 is slow; a model of Argo's workflow-controller records each pod's node up
+ * to 2 s after the pod ends, and marks a node "pod deleted" if its pod is taken away before that.
+ * It shows live progress, prints the /metrics URL, and ends on its own with a per-node summary once
+ * every pod is cleaned or accounted for, and the count of workflow nodes harmed (it must be 0).
  */
 import { Clock, Context, Duration, Effect, Fiber, Layer, Metric, Scope } from "effect"
 import { HttpServer } from "effect/http"
@@ -41,20 +43,26 @@ interface NodeRow {
 
 export const runDemo = (config: ServiceConfig, options: DemoOptions = defaultDemoOptions) =>
   Effect.gen(function*() {
-    const sim = yield* Effect.acquireRelease(Effect.promise(() => SimCluster.start()), (s) => Effect.promise(() => s.close()))
+    const sim = yield* Effect.acquireRelease(
+      Effect.promise(() => SimCluster.start({ argo: { recordLag: { minMs: 200, maxMs: 2_000 } } })),
+      (s) => Effect.promise(() => s.close())
+    )
+    // Running workflows: Argo records each pod's node only after the pod has ended.
     const deleted = seedWorkflowPods(sim, {
       pods: Math.ceil((options.pods * 2) / 3),
       nodes: options.nodes,
       namespace: "argo",
       podGCStrategy: "OnPodCompletion",
-      workflowPrefix: "etl"
+      workflowPrefix: "etl",
+      workflowPhase: "Running"
     })
     const labelled = seedWorkflowPods(sim, {
       pods: Math.floor(options.pods / 3),
       nodes: options.nodes,
       namespace: "argo",
       podGCStrategy: "",
-      workflowPrefix: "report"
+      workflowPrefix: "report",
+      workflowPhase: "Running"
     })
     sim.partition(options.partitioned)
     sim.faults.exec({ node: options.slow }, { kind: "slow", delayMs: 200 })
@@ -103,7 +111,8 @@ export const runDemo = (config: ServiceConfig, options: DemoOptions = defaultDem
       const c = outcomes.counts()
       const s = controller.status()
       return `cleaned ${cleaned}/${total} pods | actions done ${c.done} skipped ${c.skipped} failed ${c.failed} | ` +
-        `queue ${s.queue ? s.queue.ready + s.queue.processing : 0} running/ready, ${s.queue?.delayed ?? 0} delayed`
+        `queue ${s.queue ? s.queue.ready + s.queue.processing : 0} running/ready, ${s.queue?.delayed ?? 0} delayed | ` +
+        `${s.waitingForArgo} waiting for Argo`
     }, { interval: Duration.millis(500) }))
 
     const finished = () => [...tally().values()].every((r) => r.accounted === r.pods)
@@ -136,8 +145,13 @@ export const runDemo = (config: ServiceConfig, options: DemoOptions = defaultDem
       )
     }
     const c = outcomes.counts()
-    lines.push("", `actions: ${c.done} done, ${c.skipped} skipped, ${c.failed} failed; open exec sockets: ${sim.stats().execOpen}`)
+    const harmed = sim.argo?.podDeleted.length ?? 0
+    lines.push(
+      "",
+      `actions: ${c.done} done, ${c.skipped} skipped, ${c.failed} failed; open exec sockets: ${sim.stats().execOpen}`,
+      `workflow nodes marked 'pod deleted': ${harmed}`
+    )
     process.stdout.write(lines.join("\n") + "\n")
-    const healthyCleaned = [...rows].every(([node, r]) => node === options.partitioned || r.cleaned === r.pods)
-    return { completed, healthyCleaned, elapsedMs: elapsed }
+    const healthyCleaned = harmed === 0 && [...rows].every(([node, r]) => node === options.partitioned || r.cleaned === r.pods)
+    return { completed, healthyCleaned, harmed, elapsedMs: elapsed }
   })
