@@ -267,6 +267,8 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                 action: "killContainers",
                 namespace: pod.metadata.namespace,
                 pod: pod.metadata.name,
+                // Bound to this pod: a pod re-created under the same name meanwhile is not killed.
+                uid: pod.metadata.uid,
                 reason: `grace period ${Duration.format(grace)} after SIGTERM`
               },
               delay: grace
