@@ -488,7 +488,9 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                 yield* Effect.logWarning(error.message)
               }
               const retried = isRetryable(error) ? ` (gave up after ${settings.retryAttempts} retries)` : ""
-              return finished("failed", `${error._tag}: ${error.message}${retried}`)
+              // Transient errors and conflicts past the API retries may pass: the engine tries the
+              // action again later. Forbidden and invalid requests are final.
+              return finished("failed", `${error._tag}: ${error.message}${retried}`, undefined, [], isRetryable(error))
             })
           ),
           Effect.timeoutOrElse({
