@@ -200,3 +200,29 @@ describe("actions bound to the pod's UID (a pod re-created under the same name i
       assert.strictEqual(sim.getPod("argo", "uid-del-inflight")?.metadata?.uid, uids.fresh)
     }).pipe(Effect.provide(engineAgainst(sim, workflows, { retryBase: Duration.millis(100) }))))
 })
+
+describe("a pending SIGKILL follows the pod's state", () => {
+  it.effect("reconciled while its SIGKILL is pending, a pod still running gets no second SIGTERM; once nothing runs, the SIGKILL is dropped and never sent", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine
+      const outcomes = yield* Outcomes
+      const pod = sim.addPod(workflowPod("kill-pending", { workflow: "wf-label", ignoreSigterm: true, graceSeconds: 30 }))
+      yield* engine.reconcile(pod)
+      yield* advanceUntil(() => outcomeOf(outcomes, "kill-pending", "terminateContainers") !== undefined, { maxMs: 1_000, stepMs: 50 })
+      yield* advance(2_000)
+      yield* engine.reconcile(sim.getPod("argo", "kill-pending"))
+      yield* advance(2_000)
+      const execs = () => sim.requestLog.filter((r) => r.verb === "exec" && r.name === "kill-pending").map((e) => e.command?.join(" "))
+      assert.deepStrictEqual(execs(), ["argoexec kill 15 1"], "SIGTERM is not sent again while its SIGKILL is pending")
+
+      // wait stops on its own (late, but before the grace period ends); the pod is reconciled.
+      sim.setContainerState("argo", "kill-pending", "wait", "terminated", 0)
+      yield* engine.reconcile(sim.getPod("argo", "kill-pending"))
+      const kill = outcomeOf(outcomes, "kill-pending", "killContainers")
+      assert.strictEqual(kill?.kind, "done")
+      assert.match(kill!.reason, /nothing left to kill/)
+      assert.isBelow(kill!.at, 30_000)
+      yield* advance(30_000)
+      assert.deepStrictEqual(execs(), ["argoexec kill 15 1"], "no SIGKILL was sent")
+    }).pipe(Effect.provide(engineAgainst(sim, workflows))))
+})
