@@ -267,6 +267,8 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                 action: "killContainers",
                 namespace: pod.metadata.namespace,
                 pod: pod.metadata.name,
+                // Bound to this pod: a pod re-created under the same name meanwhile is not killed.
+                uid: pod.metadata.uid,
                 reason: `grace period ${Duration.format(grace)} after SIGTERM`
               },
               delay: grace
@@ -486,7 +488,9 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                 yield* Effect.logWarning(error.message)
               }
               const retried = isRetryable(error) ? ` (gave up after ${settings.retryAttempts} retries)` : ""
-              return finished("failed", `${error._tag}: ${error.message}${retried}`)
+              // Transient errors and conflicts past the API retries may pass: the engine tries the
+              // action again later. Forbidden and invalid requests are final.
+              return finished("failed", `${error._tag}: ${error.message}${retried}`, undefined, [], isRetryable(error))
             })
           ),
           Effect.timeoutOrElse({

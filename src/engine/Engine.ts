@@ -146,6 +146,14 @@ export const makeEngine = (options: EngineOptions) =>
       })
 
     const killKey = (pod: Pod) => actionKey({ action: "killContainers", namespace: pod.metadata.namespace, pod: pod.metadata.name })
+    /** The pod name's SIGKILL waiting in the queue or running now, if any (it may be an earlier pod's). */
+    const pendingKill = (pod: Pod): { readonly item: QueuedAction; readonly running: boolean } | undefined => {
+      const key = killKey(pod)
+      if (!queue.has(key)) return undefined
+      for (const r of running.values()) if (r.key === key) return { item: r.item, running: true }
+      const waiting = queue.pending().find((p) => p.key === key)
+      return waiting === undefined ? undefined : { item: waiting.item, running: false }
+    }
 
     const plan = (raw: unknown): Effect.Effect<PlanResult> => decideRaw(raw, false)
     const reconcile = (raw: unknown): Effect.Effect<PlanResult> => decideRaw(raw, true)
@@ -185,10 +193,23 @@ export const makeEngine = (options: EngineOptions) =>
             wakeIdle()
           }
         }
+        // A SIGKILL queued for an earlier pod of this name (re-created since, as argo retry does) is
+        // not this pod's: it neither holds back this pod's SIGTERM nor takes the place of its SIGKILL.
+        let kill = pendingKill(pod)
+        const staleUid = kill?.item.request.uid
+        if (kill !== undefined && staleUid !== undefined && staleUid !== pod.metadata.uid) {
+          // One that runs already finds the pod replaced itself; a waiting one is dropped here.
+          const stale = kill.running ? undefined : queue.remove(killKey(pod))
+          if (stale !== undefined) {
+            yield* record(stale, killKey(pod), "skipped", `pod replaced: ${key} now has uid ${pod.metadata.uid}, not ${staleUid}; left untouched`)
+            wakeIdle()
+          }
+          kill = undefined
+        }
         if (decision._tag !== "Act") return result
         for (const planned of decision.actions) {
           // Already signalled: its SIGKILL is due after the grace period; SIGTERM is not sent again.
-          if (planned.action === "terminateContainers" && queue.has(killKey(pod))) continue
+          if (planned.action === "terminateContainers" && kill !== undefined) continue
           yield* submit({
             action: planned.action,
             namespace: pod.metadata.namespace,
