@@ -294,7 +294,12 @@ export const makeEngine = (options: EngineOptions) =>
               )
             )
           )
-          for (const followUp of result.followUps) {
+          const retrying = result._tag === "Finished" && result.retryable === true && result.kind !== "done" &&
+            (item.failures ?? 0) < settings.actionRetries
+          // Follow-ups (SIGKILL after the grace period) start from the attempt that ends the action:
+          // a SIGTERM that will be tried again must not have its SIGKILL arrive first.
+          const followUps = result._tag === "Finished" && !retrying ? result.followUps : []
+          for (const followUp of followUps) {
             yield* submit(followUp.request, followUp.delay, result.node)
             if (options.advanceKillOnStop && followUp.request.action === "killContainers") {
               yield* Effect.forkIn(advanceWhenStopped(followUp.request, followUp.delay, result.node), scope)
@@ -311,7 +316,7 @@ export const makeEngine = (options: EngineOptions) =>
               { request: item.request, attempt: item.attempt + 1, node: result.node ?? item.node },
               clock.currentTimeMillisUnsafe() + Duration.toMillis(result.after)
             )
-          } else if (result.retryable === true && result.kind !== "done" && (item.failures ?? 0) < settings.actionRetries) {
+          } else if (retrying) {
             // The cause may pass (an unreachable node, an open breaker, a flaky API server): the
             // action is tried again with backoff, so the system converges once the fault is gone.
             const failures = (item.failures ?? 0) + 1
