@@ -27,7 +27,7 @@ import { ApiRateLimiter } from "./ApiRateLimiter.ts"
 import { EngineConfig } from "./EngineSettings.ts"
 import { execDuration, execTimeouts, retriesTotal } from "./metrics.ts"
 import { retryApi } from "./retryPolicy.ts"
-import { NodeGuard, type NodeUnavailableError } from "./NodeGuard.ts"
+import { NodeGuard, type NodeUnavailableError, type Slot } from "./NodeGuard.ts"
 import type { OutcomeKind } from "./Outcomes.ts"
 import { WorkflowSource } from "./WorkflowSource.ts"
 
@@ -39,6 +39,8 @@ export interface QueuedAction {
   readonly node?: string | undefined
   /** Earlier runs that ended in a retryable failure (the engine's own retries, with backoff). */
   readonly failures?: number | undefined
+  /** A slot of its node it waited for (busy node): its first exec there runs in it. */
+  readonly slot?: Slot | undefined
 }
 
 export interface FollowUp {
@@ -183,7 +185,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
 
       // ---- signalling ---------------------------------------------------------------------
 
-      const signalOne = (pod: Pod, container: string, signal: Signal): Effect.Effect<SignalResult> =>
+      const signalOne = (pod: Pod, container: string, signal: Signal, slot: Slot | undefined): Effect.Effect<SignalResult> =>
         Effect.gen(function*() {
           const command = killCommand(pod, container, signal)
           for (const warning of command.warnings) yield* Effect.logWarning(warning)
@@ -200,7 +202,8 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                 node,
                 command: command.argv,
                 timeout: settings.execTimeout
-              })
+              }),
+              slot
             )
           )
           const seconds = ((yield* Clock.currentTimeMillis) - start) / 1000
@@ -259,7 +262,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
             1,
             settings.perNodeExecCap > 0 ? Math.min(settings.signalConcurrency, settings.perNodeExecCap) : settings.signalConcurrency
           )
-          const results = yield* Effect.forEach(running, (c) => signalOne(pod, c, signal), { concurrency })
+          const results = yield* Effect.forEach(running, (c) => signalOne(pod, c, signal, queued.slot), { concurrency })
           const grace = terminationGracePeriod(pod)
           const followUps: ReadonlyArray<FollowUp> = signal === "SIGTERM" && Duration.toMillis(grace) > 0
             ? [{

@@ -109,22 +109,30 @@ export const makeEngine = (options: EngineOptions) =>
       queue.add(actionKey(request), { request, attempt: 1, node }, clock.currentTimeMillisUnsafe() + Duration.toMillis(delay))
 
     /**
-     * Every exec slot of the action's node is taken: the action waits in the queue until the node
-     * announces a free slot (or `slotWait` passes), and the worker moves on at once. No API call is
-     * spent on it meanwhile, and pods on other nodes are never held up by it.
+     * Every exec slot of the action's node is taken: the action waits off the worker pool, in the
+     * node's line (`NodeGuard.acquireSlot`), and the worker moves on at once. A freed slot is handed
+     * to the first action in line, which goes back to the queue holding it; when the node's breaker
+     * opens, the line goes back at once to fail fast. No API call is spent meanwhile, no timer
+     * stands in for a wake-up, and pods on other nodes are never held up by it.
      */
-    const parked = new Map<string, object>()
-    const park = (key: string, item: QueuedAction, node: string) => {
-      const token = {}
-      parked.set(key, token)
-      const now = clock.currentTimeMillisUnsafe()
-      queue.addUnsafe(key, item, now + Duration.toMillis(guard.settings.slotWait))
-      guard.onSlotFree(node, () => {
-        if (parked.get(key) !== token) return
-        parked.delete(key)
-        queue.addUnsafe(key, item, clock.currentTimeMillisUnsafe())
-      })
-    }
+    /** Actions waiting in a node's line, so that they get an outcome if the engine stops first. */
+    const parked = new Map<string, QueuedAction>()
+    const park = (key: string, item: QueuedAction, node: string) =>
+      Effect.forkIn(
+        Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(Effect.result(restore(guard.acquireSlot(node))), (slot) =>
+            Effect.gen(function*() {
+              parked.delete(key)
+              const held = Result.isSuccess(slot) ? slot.success : undefined
+              const added = yield* queue.add(key, { ...item, slot: held }, clock.currentTimeMillisUnsafe())
+              // The same action was queued meanwhile (a watch event): it goes instead, without the slot.
+              if (!added && held !== undefined) yield* held.release
+              wakeIdle()
+            }))
+        ),
+        scope
+      )
+    const releaseSlot = (item: QueuedAction) => item.slot === undefined ? Effect.void : item.slot.release
     const usesExec = (item: QueuedAction) =>
       item.request.action === "terminateContainers" || item.request.action === "killContainers"
 
@@ -189,6 +197,7 @@ export const makeEngine = (options: EngineOptions) =>
         if (runningContainers(pod).length === 0 && pod.status.phase !== "Pending") {
           const kill = queue.remove(killKey(pod))
           if (kill !== undefined) {
+            yield* releaseSlot(kill)
             yield* record(kill, killKey(pod), "done", "nothing left to kill: every container stopped after SIGTERM")
             wakeIdle()
           }
@@ -243,9 +252,7 @@ export const makeEngine = (options: EngineOptions) =>
         }),
         Stream.take(1),
         Stream.runDrain,
-        Effect.andThen(Effect.sync(() => {
-          queue.addUnsafe(actionKey(request), { request, attempt: 1, node }, clock.currentTimeMillisUnsafe())
-        })),
+        Effect.andThen(Effect.suspend(() => queue.add(actionKey(request), { request, attempt: 1, node }, clock.currentTimeMillisUnsafe()))),
         Effect.timeout(grace),
         Effect.ignore
       )
@@ -274,19 +281,22 @@ export const makeEngine = (options: EngineOptions) =>
       Effect.forever(
         Effect.gen(function*() {
           const { key, item } = yield* queue.take
-          parked.delete(key)
           if (draining) {
+            yield* releaseSlot(item)
             yield* record(item, key, "skipped", "not run: the engine is shutting down")
             yield* queue.done(key)
             return
           }
-          if (item.node !== undefined && usesExec(item) && guard.isBusy(item.node)) {
-            park(key, item, item.node)
+          if (item.node !== undefined && item.slot === undefined && usesExec(item) && guard.isBusy(item.node)) {
+            parked.set(key, item)
+            yield* park(key, item, item.node)
             yield* queue.done(key)
             return
           }
           running.set(id, { key, since: clock.currentTimeMillisUnsafe(), item })
           const result = yield* runner.run(item).pipe(
+            // A slot the action waited for goes back whether or not an exec used it.
+            Effect.ensuring(releaseSlot(item)),
             Effect.onInterrupt(() =>
               Effect.andThen(
                 record(item, key, "skipped", "interrupted: the engine stopped while it ran"),
@@ -306,14 +316,15 @@ export const makeEngine = (options: EngineOptions) =>
             }
           }
           if (result._tag === "Requeue" && result.busyNode !== undefined) {
-            park(key, { ...item, node: result.busyNode }, result.busyNode)
+            parked.set(key, item)
+            yield* park(key, { ...item, node: result.busyNode, slot: undefined }, result.busyNode)
           } else if (result._tag === "Requeue") {
             yield* Effect.logInfo(`requeued: ${result.reason}`).pipe(
               Effect.annotateLogs({ namespace: item.request.namespace, pod: item.request.pod, action: item.request.action })
             )
             yield* queue.add(
               key,
-              { request: item.request, attempt: item.attempt + 1, node: result.node ?? item.node },
+              { request: item.request, attempt: item.attempt + 1, node: result.node ?? item.node, failures: item.failures },
               clock.currentTimeMillisUnsafe() + Duration.toMillis(result.after)
             )
           } else if (retrying) {
@@ -379,6 +390,9 @@ export const makeEngine = (options: EngineOptions) =>
         yield* Fiber.interruptAll(fibers)
         for (const pending of queue.pending()) {
           yield* record(pending.item, pending.key, "skipped", "not run: the engine stopped first")
+        }
+        for (const [key, item] of parked) {
+          yield* record(item, key, "skipped", "not run: the engine stopped while it waited for a slot of its node")
         }
       })
     )

@@ -3,8 +3,14 @@
  * breaker that, after F consecutive exec timeouts on a node, fails execs to it fast for a cooldown
  * and then lets one probe decide. An exec that cannot run now fails at once with
  * `NodeUnavailableError`, so the caller moves on instead of waiting behind a sick node.
+ *
+ * Waiting for a busy node is an effect of its own (`acquireSlot`), run off the worker pool: the
+ * node's waiters form a line, and a freed slot is handed to the first of them directly (it never
+ * becomes free in between, so a newcomer cannot take it and nobody waits twice). A waiter that is
+ * interrupted leaves the line (and passes on a slot it was just handed). When the breaker opens,
+ * the whole line fails fast. Nothing is polled and no timer stands in for a lost wake-up.
  */
-import { Clock, Context, Data, Duration, Effect, Exit, Layer, Metric } from "effect"
+import { Clock, Context, Data, Deferred, Duration, Effect, Exit, Layer, Metric } from "effect"
 import type { ExecError } from "../kube/ExecError.ts"
 import * as Breaker from "./breaker.ts"
 import { breakerState, breakerTransitions } from "./metrics.ts"
@@ -12,11 +18,6 @@ import { breakerState, breakerTransitions } from "./metrics.ts"
 export interface NodeGuardSettings {
   /** Concurrent execs per node; 0 means no cap. */
   readonly perNodeExecCap: number
-  /**
-   * A deferred action waits for a free slot on its node; after this long it is tried again even
-   * if no slot was announced (a safety net: slots are normally announced as they free up).
-   */
-  readonly slotWait: Duration.Duration
   /** Consecutive exec timeouts that open a node's breaker; 0 disables the breaker. */
   readonly breakerThreshold: number
   readonly breakerCooldown: Duration.Duration
@@ -24,7 +25,6 @@ export interface NodeGuardSettings {
 
 export const defaultNodeGuardSettings: NodeGuardSettings = {
   perNodeExecCap: 2,
-  slotWait: Duration.seconds(5),
   breakerThreshold: 3,
   breakerCooldown: Duration.seconds(60)
 }
@@ -42,26 +42,52 @@ export class NodeUnavailableError extends Data.TaggedError("NodeUnavailableError
 export const isNodeTimeout = (error: ExecError): boolean =>
   error._tag === "ExecTimeoutError" || (error._tag === "ExecConnectionLostError" && error.phase === "stream")
 
+/**
+ * One exec slot of a node, held by an action that waited for it (`acquireSlot`). The first exec the
+ * action runs on that node uses it; `release` gives it back if no exec did (idempotent).
+ */
+export interface Slot {
+  readonly node: string
+  readonly release: Effect.Effect<void>
+  /** @internal Set once an exec has taken the slot over (the exec then releases it). */
+  taken: boolean
+  /** @internal */
+  released: boolean
+}
+
 interface NodeState {
   breaker: Breaker.BreakerState
-  /** Execs running against the node now. */
+  /** Slots in use: running execs plus slots handed to waiters not yet run. */
   inUse: number
-  /** Deferred actions to wake, one per freed slot (all of them when the breaker opens). */
-  readonly waiters: Array<() => void>
+  /** Actions waiting for a slot, first come first served (all fail when the breaker opens). */
+  readonly waiters: Array<Waiter>
+}
+
+interface Waiter {
+  readonly deferred: Deferred.Deferred<Slot, NodeUnavailableError>
+  /** The slot handed to it, once handed. */
+  slot?: Slot | undefined
 }
 
 export class NodeGuard extends Context.Service<NodeGuard, {
   readonly settings: NodeGuardSettings
-  /** Runs one exec against `node` under the node's cap and breaker. */
+  /**
+   * Runs one exec against `node` under the node's cap and breaker. With `slot` (from
+   * `acquireSlot`, for this node, not yet used) the exec runs in that slot instead of taking one.
+   */
   readonly exec: <A>(
     node: string | undefined,
-    exec: Effect.Effect<A, ExecError>
+    exec: Effect.Effect<A, ExecError>,
+    slot?: Slot | undefined
   ) => Effect.Effect<A, ExecError | NodeUnavailableError>
   readonly breakerStates: () => ReadonlyMap<string, Breaker.BreakerState>
-  /** Every exec slot of the node is taken (and its breaker would let an exec through). */
+  /** Every exec slot of the node is taken or promised to a waiter (and its breaker would let an exec through). */
   readonly isBusy: (node: string | undefined) => boolean
-  /** Calls `wake` once, when a slot of the node frees up or its breaker opens. */
-  readonly onSlotFree: (node: string, wake: () => void) => void
+  /**
+   * Waits, in line, for a slot of `node` and holds it for the caller; fails with
+   * `NodeUnavailableError` ("breaker-open") when the node's breaker opens meanwhile.
+   */
+  readonly acquireSlot: (node: string) => Effect.Effect<Slot, NodeUnavailableError>
 }>()("pod-cleanup/NodeGuard") {
   static readonly layerWith = (settings: Partial<NodeGuardSettings> = {}): Layer.Layer<NodeGuard> =>
     Layer.effect(NodeGuard, Effect.suspend(() => makeNodeGuard({ ...defaultNodeGuardSettings, ...settings })))
@@ -90,17 +116,81 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
         yield* Metric.update(Metric.withAttributes(breakerState, { node }), Breaker.stateValue(state.breaker))
         if (transition === undefined) return
         yield* Metric.update(Metric.withAttributes(breakerTransitions, { node, transition }), 1)
-        // Deferred actions for an unreachable node move on (they fail fast) instead of waiting.
-        if (transition === "opened" || transition === "reopened") for (const wake of state.waiters.splice(0)) wake()
+        // Actions waiting for an unreachable node move on (they fail fast) instead of waiting.
+        if (transition === "opened" || transition === "reopened") {
+          const error = openError(node, Breaker.admit(state.breaker, clock.currentTimeMillisUnsafe(), breakerSettings).retryInMs)
+          for (const waiter of state.waiters.splice(0)) Deferred.doneUnsafe(waiter.deferred, Exit.fail(error))
+        }
         const log = transition === "closed" ? Effect.logInfo : Effect.logWarning
         yield* log(`node ${node}: exec breaker ${transition}`).pipe(
           Effect.annotateLogs({ node, breaker: state.breaker._tag, transition })
         )
       })
 
+    const openError = (node: string, retryInMs: number | undefined) =>
+      new NodeUnavailableError({
+        node,
+        reason: "breaker-open",
+        retryInMs: retryInMs ?? breakerSettings.cooldownMs,
+        message: `node ${node}: exec breaker open after ${settings.breakerThreshold} consecutive exec timeouts`
+      })
+
+    /** Frees one slot of the node: handed to the first waiter in line, else counted free. */
+    const freeSlot = (node: string, state: NodeState) => {
+      const next = state.waiters.shift()
+      if (next === undefined) {
+        state.inUse--
+        return
+      }
+      next.slot = makeSlot(node, state)
+      Deferred.doneUnsafe(next.deferred, Exit.succeed(next.slot))
+    }
+
+    const makeSlot = (node: string, state: NodeState): Slot => {
+      const slot: Slot = {
+        node,
+        taken: false,
+        released: false,
+        release: Effect.sync(() => {
+          if (slot.taken || slot.released) return
+          slot.released = true
+          freeSlot(node, state)
+        })
+      }
+      return slot
+    }
+
+    const capped = () => settings.perNodeExecCap > 0
+
+    const acquireSlot = (node: string): Effect.Effect<Slot, NodeUnavailableError> =>
+      Effect.suspend(() => {
+        const state = stateOf(node)
+        if (state.breaker._tag === "Open") {
+          const admission = Breaker.admit(state.breaker, clock.currentTimeMillisUnsafe(), breakerSettings)
+          if (!admission.admitted) return Effect.fail(openError(node, admission.retryInMs))
+        }
+        if (!capped() || (state.inUse < settings.perNodeExecCap && state.waiters.length === 0)) {
+          if (capped()) state.inUse++
+          return Effect.succeed(makeSlot(node, state))
+        }
+        const waiter: Waiter = { deferred: Deferred.makeUnsafe<Slot, NodeUnavailableError>() }
+        state.waiters.push(waiter)
+        return Deferred.await(waiter.deferred).pipe(
+          Effect.onInterrupt(() =>
+            Effect.suspend(() => {
+              const at = state.waiters.indexOf(waiter)
+              if (at >= 0) state.waiters.splice(at, 1)
+              // Handed a slot just as it was interrupted: pass it on.
+              return waiter.slot === undefined ? Effect.void : waiter.slot.release
+            })
+          )
+        )
+      })
+
     const exec = <A>(
       node: string | undefined,
-      run: Effect.Effect<A, ExecError>
+      run: Effect.Effect<A, ExecError>,
+      slot?: Slot | undefined
     ): Effect.Effect<A, ExecError | NodeUnavailableError> => {
       if (node === undefined || node === "") return run
       const state = stateOf(node)
@@ -108,27 +198,26 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
         const admission = Breaker.admit(state.breaker, clock.currentTimeMillisUnsafe(), breakerSettings)
         state.breaker = admission.state
         yield* publish(node, state, admission.transition)
+        const own = slot !== undefined && slot.node === node && !slot.taken && !slot.released
         if (!admission.admitted) {
-          return yield* new NodeUnavailableError({
-            node,
-            reason: "breaker-open",
-            retryInMs: admission.retryInMs ?? breakerSettings.cooldownMs,
-            message: `node ${node}: exec breaker open after ${settings.breakerThreshold} consecutive exec timeouts`
-          })
+          if (own) yield* slot.release
+          return yield* openError(node, admission.retryInMs)
         }
-        if (settings.perNodeExecCap > 0 && state.inUse >= settings.perNodeExecCap) {
+        if (own) {
+          slot.taken = true
+        } else if (capped() && (state.inUse >= settings.perNodeExecCap || state.waiters.length > 0)) {
           if (admission.probe) state.breaker = Breaker.releaseProbe(state.breaker)
           return yield* new NodeUnavailableError({
             node,
             reason: "busy",
-            retryInMs: Duration.toMillis(settings.slotWait),
+            retryInMs: 0,
             message: `node ${node}: all ${settings.perNodeExecCap} exec slots busy`
           })
+        } else if (capped()) {
+          state.inUse++
         }
-        state.inUse++
         const release = Effect.sync(() => {
-          state.inUse--
-          state.waiters.shift()?.()
+          if (capped()) freeSlot(node, state)
         })
         // onExit, not exit: the verdict must be recorded even when the caller is interrupted.
         return yield* Effect.onExit(run, (exit) => {
@@ -140,7 +229,8 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
             ? { state: Breaker.releaseProbe(state.breaker) }
             : Breaker.recordAnswer(state.breaker)
           state.breaker = recorded.state
-          return Effect.andThen(release, publish(node, state, recorded.transition))
+          // The verdict first: a breaker that opens fails the line before the slot is handed on.
+          return Effect.andThen(publish(node, state, recorded.transition), release)
         })
       })
     }
@@ -152,10 +242,9 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
       isBusy: (node) => {
         if (node === undefined || node === "" || settings.perNodeExecCap <= 0) return false
         const state = nodes.get(node)
-        return state !== undefined && state.breaker._tag !== "Open" && state.inUse >= settings.perNodeExecCap
+        return state !== undefined && state.breaker._tag !== "Open" &&
+          (state.inUse >= settings.perNodeExecCap || state.waiters.length > 0)
       },
-      onSlotFree: (node, wake) => {
-        stateOf(node).waiters.push(wake)
-      }
+      acquireSlot
     })
   })

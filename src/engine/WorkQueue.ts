@@ -22,8 +22,6 @@ export interface WorkQueue<A> {
    * false when the key was already queued at the same or an earlier time.
    */
   readonly add: (key: string, item: A, at?: number) => Effect.Effect<boolean>
-  /** `add`, callable from a callback (outside any fiber). */
-  readonly addUnsafe: (key: string, item: A, at?: number) => boolean
   /** Waits for the next due item; fails with `Done` once the queue is shut down. */
   readonly take: Effect.Effect<{ readonly key: string; readonly item: A }, Cause.Done>
   /**
@@ -214,7 +212,6 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
 
     return {
       add,
-      addUnsafe,
       remove,
       has: (key) => entries.has(key),
       take,

@@ -196,4 +196,24 @@ describe("engine timing (TestClock)", () => {
       assert.strictEqual(firstOutcome.kind, "failed")
       sim.heal("node-full")
     }).pipe(Effect.provide(engineFor({ workers: 2, perNodeExecCap: 1, execRetries: 0 }))))
+
+  it.effect("a busy node's waiting actions run in order, each the moment a slot frees: no timer, no lost wake-up", () =>
+    Effect.gen(function*() {
+      sim.partition("node-line")
+      const engine = yield* Engine
+      const names = ["line-1", "line-2", "line-3", "line-4"]
+      for (const name of names) yield* engine.reconcile(sim.addPod(workflowPod(name, { node: "node-line", graceSeconds: 0 })))
+      yield* waitFor(sim, () => execs("line-1").length === 1)
+      // One slot: each exec hangs half-open until its 30 s deadline, then the next one starts.
+      for (let i = 1; i < names.length; i++) {
+        yield* advance(30_000, 1_000)
+        yield* waitFor(sim, () => execs(names[i]!).length === 1)
+      }
+      yield* advance(30_000, 1_000)
+      yield* engine.awaitIdle
+      const ended = []
+      for (const name of names) ended.push((yield* outcomesOf(name)).terminateContainers!.at)
+      assert.deepStrictEqual(ended.map((at) => Math.round((at - ended[0]!) / 1000)), [0, 30, 60, 90])
+      sim.heal("node-line")
+    }).pipe(Effect.provide(engineFor({ workers: 2, perNodeExecCap: 1, execRetries: 0, actionRetries: 0, breakerThreshold: 0 }))))
 })
