@@ -164,6 +164,25 @@ export const decodePod = (u: unknown): Result.Result<Pod, MalformedPodError> =>
     })
   })
 
+// ---- The compact record -------------------------------------------------------------------------
+
+const ArgoAnnotationPrefix = "workflows.argoproj.io/"
+
+/**
+ * The pod as caches keep it: the decoded slice with only Argo's annotations
+ * (`workflows.argoproj.io/*`: pod-gc-strategy, kill-cmd-*, node-id, node-name), since nothing
+ * else of them is read; labels stay whole (a podGC label selector may match any of them).
+ */
+export const compactPod = (pod: Pod): Pod => {
+  const annotations: Record<string, string> = {}
+  let dropped = false
+  for (const key in pod.metadata.annotations) {
+    if (key.startsWith(ArgoAnnotationPrefix)) annotations[key] = pod.metadata.annotations[key]!
+    else dropped = true
+  }
+  return dropped ? { ...pod, metadata: { ...pod.metadata, annotations } } : pod
+}
+
 // ---- Helpers ------------------------------------------------------------------------------------
 
 /** `namespace/name`, the form Kubernetes' cache keys and Argo's logs use. */

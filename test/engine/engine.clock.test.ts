@@ -211,7 +211,7 @@ describe("engine timing (TestClock)", () => {
       }
       yield* advance(30_000, 1_000)
       yield* engine.awaitIdle
-      const ended = []
+      const ended: Array<number> = []
       for (const name of names) ended.push((yield* outcomesOf(name)).terminateContainers!.at)
       assert.deepStrictEqual(ended.map((at) => Math.round((at - ended[0]!) / 1000)), [0, 30, 60, 90])
       sim.heal("node-line")
