@@ -28,6 +28,7 @@ import { EngineConfig } from "./EngineSettings.ts"
 import { execDuration, execTimeouts, retriesTotal } from "./metrics.ts"
 import { retryApi } from "./retryPolicy.ts"
 import { NodeGuard, type NodeUnavailableError, type Slot } from "./NodeGuard.ts"
+import { PodCache } from "./PodCache.ts"
 import type { OutcomeKind } from "./Outcomes.ts"
 import { WorkflowSource } from "./WorkflowSource.ts"
 
@@ -105,6 +106,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
       const guard = yield* NodeGuard
       const workflows = yield* WorkflowSource
       const limiter = yield* ApiRateLimiter
+      const cache = yield* PodCache
 
       const api = <A>(effect: Effect.Effect<A, KubeApiError>) => Effect.andThen(limiter.take, effect)
 
@@ -140,6 +142,23 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           }
           return { pod: read.pod, result: undefined }
         })
+
+      /**
+       * The pod to act on: the cached one when `fresh` is false and the cache has it (the decision
+       * was made from it; every write carries a precondition, and a conflict reads the live pod),
+       * else the live one. Fresh data decides SIGKILL (is it still running?) and deletes.
+       */
+      const podFor = (request: ActionRequest, fresh: boolean) => {
+        const cached = fresh ? undefined : cache.get(request.namespace, request.pod)
+        if (cached === undefined) return livePod(request)
+        if (request.uid !== undefined && cached.metadata.uid !== request.uid) return livePod(request)
+        return Effect.succeed({ pod: cached, result: undefined })
+      }
+      /** `podFor`, cached on the first attempt and live on every retry (after a conflict). */
+      const podForAttempts = (request: ActionRequest) => {
+        let attempt = 0
+        return Effect.suspend(() => podFor(request, attempt++ > 0))
+      }
 
       /** The whole decision for the live pod (`decidePod`: the policy behind Argo's recorded node). */
       const decisionFor = (pod: Pod): Effect.Effect<Decision, KubeApiError> =>
@@ -425,7 +444,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           case "killContainers": {
             const signal: Signal = request.action === "terminateContainers" ? "SIGTERM" : "SIGKILL"
             return Effect.gen(function*() {
-              const live = yield* retrying(request.action, livePod(request))
+              const live = yield* retrying(request.action, podFor(request, signal === "SIGKILL"))
               if (live.pod === undefined) return live.result
               const pod = live.pod
               if (pod.status.phase === "Pending") {
@@ -440,11 +459,12 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               return yield* signalContainers(queued, pod, signal)
             })
           }
-          case "labelPodCompleted":
+          case "labelPodCompleted": {
+            const read = podForAttempts(request)
             return retrying(
               request.action,
               Effect.gen(function*() {
-                const live = yield* livePod(request)
+                const live = yield* read
                 if (live.pod === undefined) return live.result
                 const pod = live.pod
                 const finalizer = hasStatusFinalizer(pod)
@@ -459,14 +479,16 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                 return finished("done", `labelled ${LabelKeyCompleted}=true`, pod.spec.nodeName)
               })
             )
+          }
           case "deletePod":
           case "deletePodByUID":
             return deleteLive(request)
-          case "removeFinalizer":
+          case "removeFinalizer": {
+            const read = podForAttempts(request)
             return retrying(
               request.action,
               Effect.gen(function*() {
-                const live = yield* livePod(request)
+                const live = yield* read
                 if (live.pod === undefined) return live.result
                 const pod = live.pod
                 if (!hasStatusFinalizer(pod)) return finished("done", "no status finalizer", pod.spec.nodeName)
@@ -476,6 +498,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                 return finished("done", "status finalizer removed", pod.spec.nodeName)
               })
             )
+          }
         }
       }
 

@@ -13,6 +13,7 @@ import { decodePod, type Pod, podKey, runningContainers } from "../domain/Pod.ts
 import { type Decision, decidePod, type WorkflowContext } from "../domain/policy.ts"
 import { PodApi } from "../kube/PodApi.ts"
 import { ActionRunner, type QueuedAction } from "./ActionRunner.ts"
+import { PodCache } from "./PodCache.ts"
 import { EngineConfig } from "./EngineSettings.ts"
 import { longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "./metrics.ts"
 import { NodeGuard } from "./NodeGuard.ts"
@@ -32,6 +33,8 @@ export interface EngineOptions {
    * watch of its own); the service learns the same from its pod watch.
    */
   readonly advanceKillOnStop?: boolean | undefined
+  /** Called with every decision made for a pod enqueued with `enqueue` (the one-shot pass follows its pods with it). */
+  readonly onDecision?: ((result: PlanResult) => void) | undefined
 }
 
 export interface PlanResult {
@@ -45,6 +48,11 @@ export class Engine extends Context.Service<Engine, {
   readonly submit: (request: ActionRequest, delay?: Duration.Duration) => Effect.Effect<boolean>
   /** Decides what a pod needs now and queues it (level-based: the pod's state, not an event). */
   readonly reconcile: (raw: unknown) => Effect.Effect<PlanResult>
+  /**
+   * Asks for the pod to be decided again soon, from `PodCache`, on the engine's own fibers
+   * (deduplicated: many events for one pod make one decision). What informer handlers call.
+   */
+  readonly enqueue: (namespace: string, name: string) => Effect.Effect<void>
   /** Decides what a pod needs now without queueing anything (a dry run). */
   readonly plan: (raw: unknown) => Effect.Effect<PlanResult>
   /** Forgets a pod that is gone (its wait for Argo, its queued follow-ups stay to find it gone). */
@@ -67,7 +75,7 @@ export class Engine extends Context.Service<Engine, {
 }>()("pod-cleanup/Engine") {
   static readonly layerWith = (
     options: EngineOptions = { reconcileAfterKill: false }
-  ): Layer.Layer<Engine, never, ActionRunner | Outcomes | EngineConfig | WorkflowSource | PodApi | NodeGuard> =>
+  ): Layer.Layer<Engine, never, ActionRunner | Outcomes | EngineConfig | WorkflowSource | PodApi | NodeGuard | PodCache> =>
     Layer.effect(Engine, Effect.suspend(() => makeEngine(options)))
   static readonly layer = Engine.layerWith()
 }
@@ -82,6 +90,9 @@ export const makeEngine = (options: EngineOptions) =>
     const guard = yield* NodeGuard
     const clock = yield* Clock.Clock
     const queue = yield* makeWorkQueue<QueuedAction>()
+    /** Pods to decide again (keys `namespace/name`), read from the cache when their turn comes. */
+    const intake = yield* makeWorkQueue<{ readonly namespace: string; readonly name: string }>()
+    const cache = yield* PodCache
     const scope = yield* Scope.Scope
     const running = new Map<number, { readonly key: string; readonly since: number; readonly item: QueuedAction }>()
     let idleWaiters: Array<Deferred.Deferred<void>> = []
@@ -97,7 +108,8 @@ export const makeEngine = (options: EngineOptions) =>
 
     const total = () => {
       const d = queue.depth()
-      return d.ready + d.delayed + d.processing
+      const i = intake.depth()
+      return d.ready + d.delayed + d.processing + i.ready + i.delayed + i.processing + parked.size
     }
     const wakeIdle = () => {
       if (total() !== 0 || idleWaiters.length === 0) return
@@ -166,19 +178,22 @@ export const makeEngine = (options: EngineOptions) =>
     const plan = (raw: unknown): Effect.Effect<PlanResult> => decideRaw(raw, false)
     const reconcile = (raw: unknown): Effect.Effect<PlanResult> => decideRaw(raw, true)
     const decideRaw = (raw: unknown, enqueue: boolean): Effect.Effect<PlanResult> =>
-      Effect.gen(function*() {
+      Effect.suspend(() => {
         const decoded = decodePod(raw)
-        if (Result.isFailure(decoded)) {
-          yield* Effect.logWarning(`skipping pod: ${decoded.failure.message}`).pipe(
+        if (Result.isSuccess(decoded)) return decideDecoded(decoded.success, enqueue)
+        return Effect.as(
+          Effect.logWarning(`skipping pod: ${decoded.failure.message}`).pipe(
             Effect.annotateLogs({ namespace: decoded.failure.namespace, pod: decoded.failure.pod })
-          )
-          return {
+          ),
+          {
             namespace: decoded.failure.namespace,
             pod: decoded.failure.pod,
             decision: { _tag: "Malformed", reason: decoded.failure.message }
           } as const
-        }
-        const pod = decoded.success
+        )
+      })
+    const decideDecoded = (pod: Pod, enqueue: boolean): Effect.Effect<PlanResult> =>
+      Effect.gen(function*() {
         const decision = yield* planPod(pod)
         const result = { namespace: pod.metadata.namespace, pod: pod.metadata.name, decision }
         if (!enqueue) return result
@@ -378,10 +393,28 @@ export const makeEngine = (options: EngineOptions) =>
       })
     )
 
+    /** Decides the pods asked for, from the cache: informer handlers only enqueue. */
+    const intakeLoop = Effect.forever(
+      Effect.gen(function*() {
+        const { key, item } = yield* intake.take
+        const pod = cache.get(item.namespace, item.name)
+        if (pod === undefined) {
+          waiting.delete(key)
+        } else {
+          const result = yield* decideDecoded(pod, true)
+          options.onDecision?.(result)
+        }
+        yield* intake.done(key)
+        wakeIdle()
+      })
+    )
+
     const fibers = yield* Effect.forEach(
       Array.from({ length: Math.max(1, settings.workers) }, (_, i) => i),
       (i) => Effect.forkIn(worker(i), scope)
     )
+    // Two: a decision that has to read a workflow from the API does not hold up the others.
+    const intakeFibers = yield* Effect.forEach([0, 1], () => Effect.forkIn(intakeLoop, scope))
     yield* Effect.forkIn(sampler, scope)
 
     // Whatever never ran gets an outcome too: nothing is silently lost.
@@ -409,10 +442,13 @@ export const makeEngine = (options: EngineOptions) =>
       },
       submit,
       reconcile,
+      enqueue: (namespace, name) => Effect.asVoid(intake.add(`${namespace}/${name}`, { namespace, name })),
       plan,
       depth: queue.depth,
       busyWorkers: () => running.size,
-      workersAlive: () => fibers.filter((f) => f.pollUnsafe() === undefined).length,
+      // A dead intake loop counts as a dead worker: nothing would be decided any more.
+      workersAlive: () =>
+        intakeFibers.every((f) => f.pollUnsafe() === undefined) ? fibers.filter((f) => f.pollUnsafe() === undefined).length : 0,
       drain: (grace) =>
         Effect.gen(function*() {
           draining = true

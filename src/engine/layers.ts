@@ -12,6 +12,7 @@ import { Engine, type EngineOptions } from "./Engine.ts"
 import { defaultEngineSettings, EngineConfig, type EngineSettings } from "./EngineSettings.ts"
 import { NodeGuard } from "./NodeGuard.ts"
 import { Outcomes } from "./Outcomes.ts"
+import { PodCache } from "./PodCache.ts"
 import { WorkflowSource } from "./WorkflowSource.ts"
 
 /**
@@ -26,7 +27,7 @@ export const engineLayer = (
   const settings = { ...defaultEngineSettings, ...partial }
   return Engine.layerWith(options).pipe(
     Layer.provideMerge(ActionRunner.layer),
-    Layer.provideMerge(Layer.merge(engineServicesLayer(settings), workflows))
+    Layer.provideMerge(Layer.mergeAll(engineServicesLayer(settings), workflows, PodCache.none))
   )
 }
 

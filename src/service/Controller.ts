@@ -6,9 +6,12 @@
  * shutdown grace, then interrupts them; the lease is released after that.
  */
 import type * as k8s from "@kubernetes/client-node"
-import { Clock, Context, Duration, Effect, type Fiber, Layer, Random, Result } from "effect"
-import { AnnotationKeyNodeId, AnnotationKeyNodeName, LabelKeyWorkflow } from "../domain/argo.ts"
-import { argoNodeId, changedNodeIds, type WorkflowRecord, workflowInputsEqual } from "../domain/workflow.ts"
+import { Clock, Context, Deferred, Duration, Effect, type Fiber, Layer, Random, Result } from "effect"
+import { LabelKeyWorkflow } from "../domain/argo.ts"
+import type { Pod } from "../domain/Pod.ts"
+import { podNodeId } from "../domain/policy.ts"
+import { changedNodeIds, type WorkflowRecord, workflowInputsEqual } from "../domain/workflow.ts"
+import { PodCache } from "../engine/PodCache.ts"
 import { ActionRunner } from "../engine/ActionRunner.ts"
 import { type Engine, makeEngine, type PlanResult } from "../engine/Engine.ts"
 import { EngineConfig } from "../engine/EngineSettings.ts"
@@ -75,26 +78,28 @@ const makeController = (settings: ControllerSettings) =>
     let engine: Engine["Service"] | undefined
     let accepting = true
     const podsByWorkflow = new Map<string, Set<string>>()
-    const workflowOf = (pod: k8s.V1Pod) => {
-      const wf = pod.metadata?.labels?.[LabelKeyWorkflow]
-      return wf === undefined ? undefined : `${pod.metadata?.namespace ?? ""}/${wf}`
+    const workflowOf = (pod: Pod) => {
+      const wf = pod.metadata.labels[LabelKeyWorkflow]
+      return wf === undefined ? undefined : `${pod.metadata.namespace}/${wf}`
     }
+
+    /**
+     * Every cache has listed once (client-go's WaitForCacheSync): until then no pod is decided, so a
+     * pod is never decided against a workflow cache that is still filling.
+     */
+    const allSynced = Deferred.makeUnsafe<void>()
+    const cachesSynced = () => Deferred.isDoneUnsafe(allSynced)
+    const onSynced = () =>
+      Effect.sync(() => {
+        if ([...podInformers, ...workflowInformers].every((i) => i.cache.synced())) Deferred.doneUnsafe(allSynced, Effect.void)
+      })
 
     const inScope = settings.podFilter ?? (() => true)
-    const submit = (pod: k8s.V1Pod) => {
-      if (!accepting || engine === undefined || !inScope(objectKey(pod))) return Effect.void
-      const observe = settings.onDecision
-      return observe === undefined ? Effect.asVoid(engine.reconcile(pod)) : Effect.map(engine.reconcile(pod), observe)
-    }
-
-    /** The pod's node ID in its workflow (Argo's `nodeID`), to find the pods a node change concerns. */
-    const nodeIdOf = (pod: k8s.V1Pod, workflow: string): string | undefined => {
-      const annotations = pod.metadata?.annotations ?? {}
-      const id = annotations[AnnotationKeyNodeId]
-      if (id) return id
-      const name = annotations[AnnotationKeyNodeName]
-      return name ? argoNodeId(workflow, name) : undefined
-    }
+    /** Informer handlers only enqueue: the decision runs on the engine's fibers, from the cache. */
+    const submit = (pod: Pod) =>
+      !accepting || engine === undefined || !cachesSynced() || !inScope(objectKey(pod))
+        ? Effect.void
+        : engine.enqueue(pod.metadata.namespace, pod.metadata.name)
 
     // ---- workflows ----------------------------------------------------------------------------
     const crd = yield* workflowCrdPresent(client, namespaces[0])
@@ -104,7 +109,7 @@ const makeController = (settings: ControllerSettings) =>
           "(OnWorkflowCompletion, OnWorkflowSuccess) will never be satisfied; pods follow their pod-gc-strategy annotation"
       )
     }
-    const podCaches: Array<InformerCache<k8s.V1Pod>> = []
+    const podCaches: Array<InformerCache<Pod>> = []
     /** Decides the workflow's pods again: all of them, or those whose node changed. */
     const reconcileWorkflowPods = (wfKey: string, nodes: ReadonlySet<string> | "all" = "all") =>
       Effect.gen(function*() {
@@ -115,7 +120,7 @@ const makeController = (settings: ControllerSettings) =>
             const pod = cache.get(podKey)
             if (pod === undefined) continue
             if (nodes !== "all") {
-              const id = nodeIdOf(pod, workflow)
+              const id = podNodeId(pod, workflow)
               // A pod without a node ID waits for the workflow's phase: only "all" concerns it.
               if (id === undefined || !nodes.has(id)) continue
             }
@@ -139,6 +144,7 @@ const makeController = (settings: ControllerSettings) =>
           ...workflowListWatch(client, namespace),
           keyOf: objectKey,
           silenceLimit: settings.watchSilenceLimit,
+          onSynced: () => onSynced(),
           onUpsert: (wf, previous) => reconcileWorkflowPods(objectKey(wf), workflowChange(wf, previous)),
           onDelete: (wf) => reconcileWorkflowPods(objectKey(wf))
         })
@@ -161,11 +167,12 @@ const makeController = (settings: ControllerSettings) =>
 
     // ---- pods ---------------------------------------------------------------------------------
     const podInformers = namespaces.map((namespace) =>
-      makeInformer<k8s.V1Pod>({
+      makeInformer<Pod>({
         resource: "pods",
         ...podListWatch(pods, namespace, settings.labelSelector),
         keyOf: objectKey,
         silenceLimit: settings.watchSilenceLimit,
+        onSynced,
         onUpsert: (pod) =>
           Effect.suspend(() => {
             const wf = workflowOf(pod)
@@ -178,7 +185,7 @@ const makeController = (settings: ControllerSettings) =>
           }),
         onDelete: (pod) =>
           Effect.sync(() => {
-            engine?.forget(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "")
+            engine?.forget(pod.metadata.namespace, pod.metadata.name)
             const wf = workflowOf(pod)
             if (wf === undefined) return
             const set = podsByWorkflow.get(wf)
@@ -193,12 +200,25 @@ const makeController = (settings: ControllerSettings) =>
     for (const informer of [...workflowInformers, ...podInformers]) loops.push(yield* Effect.forkScoped(informer.run))
 
     // ---- leadership: the engine exists only while leading ---------------------------------------
-    const runnerContext = yield* Layer.build(ActionRunner.layer.pipe(Layer.provide(Layer.succeed(WorkflowSource, workflows))))
+    const podCache = PodCache.of({
+      get: (namespace, name) => {
+        const key = `${namespace}/${name}`
+        for (const cache of podCaches) {
+          const pod = cache.get(key)
+          if (pod !== undefined) return pod
+        }
+        return undefined
+      }
+    })
+    const runnerContext = yield* Layer.build(
+      ActionRunner.layer.pipe(Layer.provide(Layer.mergeAll(Layer.succeed(WorkflowSource, workflows), Layer.succeed(PodCache, podCache))))
+    )
     const outcomes = yield* Outcomes
     const whileLeader = Effect.scoped(
       Effect.gen(function*() {
-        const term = yield* makeEngine({ reconcileAfterKill: false }).pipe(
+        const term = yield* makeEngine({ reconcileAfterKill: false, onDecision: settings.onDecision }).pipe(
           Effect.provide(runnerContext),
+          Effect.provideService(PodCache, podCache),
           Effect.provideService(WorkflowSource, workflows),
           Effect.provideService(Outcomes, outcomes),
           Effect.provideService(EngineConfig, engineSettings),
@@ -206,6 +226,7 @@ const makeController = (settings: ControllerSettings) =>
         )
         engine = term
         yield* Effect.addFinalizer(() => Effect.sync(() => engine = undefined))
+        yield* Deferred.await(allSynced)
         yield* Effect.logInfo("leading: reconciling every known pod")
         const everyPod = Effect.gen(function*() {
           for (const cache of podCaches) for (const pod of [...cache.values()]) yield* submit(pod)

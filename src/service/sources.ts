@@ -4,23 +4,74 @@
  * namespaces or one.
  */
 import type * as k8s from "@kubernetes/client-node"
-import { Effect, Stream } from "effect"
+import { Effect, Result, Stream } from "effect"
+import { compactPod, decodePod, type Pod } from "../domain/Pod.ts"
 import { type WorkflowRecord, workflowRecord } from "../domain/workflow.ts"
 import type { KubeApiError } from "../kube/ApiError.ts"
 import type { KubeClient } from "../kube/KubeClient.ts"
 import type { PodApi } from "../kube/PodApi.ts"
-import { watchStream } from "../kube/watchStream.ts"
+import { type WatchEvent, watchStream } from "../kube/watchStream.ts"
 import type { InformerOptions } from "./informer.ts"
 
 type ListWatch<A> = Pick<InformerOptions<A>, "list" | "watch">
 
+/** Decodes a pod at the informer's edge into its compact record; a malformed one is skipped with a warning. */
+const atEdge = (raw: unknown): Effect.Effect<Pod | undefined> => {
+  const decoded = decodePod(raw)
+  if (Result.isSuccess(decoded)) return Effect.succeed(compactPod(decoded.success))
+  return Effect.as(
+    Effect.logWarning(`skipping pod: ${decoded.failure.message}`).pipe(
+      Effect.annotateLogs({ namespace: decoded.failure.namespace, pod: decoded.failure.pod })
+    ),
+    undefined
+  )
+}
+
+/** Enough of a pod to take it out of a cache (a DELETED event for a pod that does not decode). */
+const tombstone = (raw: k8s.V1Pod): Pod => ({
+  metadata: {
+    namespace: raw.metadata?.namespace ?? "",
+    name: raw.metadata?.name ?? "",
+    uid: raw.metadata?.uid ?? "",
+    resourceVersion: raw.metadata?.resourceVersion,
+    labels: {},
+    annotations: {},
+    finalizers: []
+  },
+  spec: { containers: [] },
+  status: { containerStatuses: [] }
+})
+
+/**
+ * Pods as compact records, decoded once as each object arrives (list pages and watch events): the
+ * caches never hold client-node's objects, and nothing downstream decodes a pod again.
+ */
 export const podListWatch = (
   pods: PodApi["Service"],
   namespace: string | undefined,
   labelSelector: string
-): ListWatch<k8s.V1Pod> => ({
-  list: ({ continue: cont, limit }) => pods.list({ namespace, labelSelector, limit, continue: cont }),
-  watch: (resourceVersion) => pods.watch({ namespace, labelSelector, resourceVersion, allowWatchBookmarks: true })
+): ListWatch<Pod> => ({
+  list: ({ continue: cont, limit }) =>
+    Effect.flatMap(pods.list({ namespace, labelSelector, limit, continue: cont }), (page) =>
+      Effect.map(Effect.forEach(page.items, atEdge), (items) => ({
+        items: items.filter((p): p is Pod => p !== undefined),
+        resourceVersion: page.resourceVersion,
+        continue: page.continue
+      }))),
+  watch: (resourceVersion) =>
+    pods.watch({ namespace, labelSelector, resourceVersion, allowWatchBookmarks: true }).pipe(
+      Stream.mapEffect((event): Effect.Effect<WatchEvent<Pod> | undefined> =>
+        event.type === "BOOKMARK"
+          ? Effect.succeed(event)
+          : Effect.map(atEdge(event.object), (pod): WatchEvent<Pod> | undefined =>
+            pod !== undefined
+              ? { type: event.type, object: pod }
+              : event.type === "DELETED"
+              ? { type: event.type, object: tombstone(event.object) }
+              : undefined)
+      ),
+      Stream.filter((event): event is WatchEvent<Pod> => event !== undefined)
+    )
 })
 
 /** A Workflow as read from the API: kept raw, read through `workflowView`. */
