@@ -56,7 +56,7 @@ export class Engine extends Context.Service<Engine, {
   /** Decides what a pod needs now without queueing anything (a dry run). */
   readonly plan: (raw: unknown) => Effect.Effect<PlanResult>
   /** Forgets a pod that is gone (its wait for Argo, its queued follow-ups stay to find it gone). */
-  readonly forget: (namespace: string, pod: string) => void
+  readonly forget: (namespace: string, pod: string) => Effect.Effect<void>
   /** Pods whose cleanup waits for Argo to record their node (or for their workflow to appear). */
   readonly waiting: () => ReadonlyMap<string, string>
   /** `namespace/pod` of every pod with an action queued, delayed or running. */
@@ -431,7 +431,18 @@ export const makeEngine = (options: EngineOptions) =>
     )
 
     return Engine.of({
-      forget: (namespace, pod) => void waiting.delete(`${namespace}/${pod}`),
+      forget: (namespace, pod) =>
+        Effect.gen(function*() {
+          waiting.delete(`${namespace}/${pod}`)
+          // The pod is gone: its pending SIGKILL has nothing to do (no API call is spent on it).
+          const key = actionKey({ action: "killContainers", namespace, pod })
+          const kill = queue.remove(key)
+          if (kill !== undefined) {
+            yield* releaseSlot(kill)
+            yield* record(kill, key, "done", "pod gone before its SIGKILL was due")
+            wakeIdle()
+          }
+        }),
       waiting: () => waiting,
       activePods: () => {
         const out = new Set<string>()

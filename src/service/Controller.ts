@@ -184,13 +184,14 @@ const makeController = (settings: ControllerSettings) =>
             return submit(pod)
           }),
         onDelete: (pod) =>
-          Effect.sync(() => {
-            engine?.forget(pod.metadata.namespace, pod.metadata.name)
+          Effect.suspend(() => {
             const wf = workflowOf(pod)
-            if (wf === undefined) return
-            const set = podsByWorkflow.get(wf)
-            set?.delete(objectKey(pod))
-            if (set?.size === 0) podsByWorkflow.delete(wf)
+            if (wf !== undefined) {
+              const set = podsByWorkflow.get(wf)
+              set?.delete(objectKey(pod))
+              if (set?.size === 0) podsByWorkflow.delete(wf)
+            }
+            return engine === undefined ? Effect.void : engine.forget(pod.metadata.namespace, pod.metadata.name)
           })
       })
     )
