@@ -3,9 +3,15 @@
  * `@kubernetes/client-node`, and `call`, the one way this project makes a request. `call` passes
  * the fiber's AbortSignal to the HTTP request, so a deadline or an interruption really closes it,
  * and turns every failure into a typed `KubeApiError`.
+ *
+ * Every request (`call`) and every watch (`watchStream`) goes out on one keep-alive connection pool
+ * (`dispatcher.ts`), built once from the cluster's TLS material and proxy; client-node alone opens
+ * a new connection per request. The layer owns the pool and closes every socket when its scope
+ * closes. At most `maxConcurrentRequests` requests are on the wire at once (watches do not count),
+ * which also bounds the pool's connections: over HTTP/1.1 each request in flight holds one.
  */
 import * as k8s from "@kubernetes/client-node"
-import { Clock, Context, Duration, Effect, Layer } from "effect"
+import { Clock, Context, Duration, Effect, Layer, type Scope, Semaphore } from "effect"
 import {
   type ApiRequest,
   deadlineExceeded,
@@ -15,6 +21,7 @@ import {
   responseTooLarge,
   ResponseTooLarge
 } from "./ApiError.ts"
+import { closeDispatcher, type Dispatcher, makeDispatcher, pooledKubeConfig } from "./dispatcher.ts"
 import { type KubeConfigError, type KubeConfigInputs, type LoadedKubeConfig, loadKubeConfig } from "./KubeConfigSource.ts"
 
 export type RequestOptions = k8s.ConfigurationOptions
@@ -81,14 +88,22 @@ const capBody = (res: k8s.ResponseContext, limit: number): void => {
   }
 }
 
-/** Per-request options that hand `signal` to the request (client-node ignores it otherwise). */
+/**
+ * Per-request options that hand `signal` to the request (client-node ignores it otherwise) and,
+ * when given, send it on `dispatcher` (the shared pool) whatever API object makes it.
+ */
 export const withSignal = (
   signal: AbortSignal,
-  extra?: { readonly contentType?: string | undefined; readonly maxResponseBytes?: number | undefined }
+  extra?: {
+    readonly contentType?: string | undefined
+    readonly maxResponseBytes?: number | undefined
+    readonly dispatcher?: Dispatcher | undefined
+  }
 ): RequestOptions => {
   const middleware: k8s.ObservableMiddleware = {
     pre: (ctx) => {
       ctx.setSignal(signal)
+      if (extra?.dispatcher) ctx.setDispatcher(extra.dispatcher)
       if (extra?.contentType) ctx.setHeaderParam("Content-Type", extra.contentType)
       return new k8s.Observable(Promise.resolve(ctx))
     },
@@ -100,16 +115,44 @@ export const withSignal = (
   return { middleware: [middleware], middlewareMergeStrategy: "append" }
 }
 
+/**
+ * Waits one turn of the event loop. undici resolves a fetch's body a moment before it marks the
+ * connection free again: a request sent at once after the previous one finished finds no idle
+ * connection and opens a new one (sequential requests alternate between two connections, and a
+ * request slot handed over at once opens one more). Holding the slot until the next macrotask
+ * lets the connection return to the pool first, so the slots bound the connections exactly.
+ */
+const connectionReleased: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 export interface KubeClientOptions {
   /** Deadline of one API request (not of watches). Default 15 s. */
   readonly requestTimeout?: Duration.Input | undefined
   /** Caps on the size of API answers (see `ResponseLimits`); defaults `defaultResponseLimits`. */
   readonly responseLimits?: Partial<ResponseLimits> | undefined
+  /**
+   * Requests on the wire at once (watches not counted); more wait for a slot, within their
+   * deadline. Over HTTP/1.1 this is also the most connections the requests keep open. Default 16:
+   * the engine's workers (4), leader election and list pages need a few at a time.
+   */
+  readonly maxConcurrentRequests?: number | undefined
+  /**
+   * A connection pool to use instead of building one; its owner (the caller) closes it. Default:
+   * `makeDispatcher(loaded.config)`, closed by the layer (or by whoever calls `makeKubeClient`).
+   */
+  readonly dispatcher?: Dispatcher | undefined
 }
 
 export class KubeClient extends Context.Service<KubeClient, {
   readonly loaded: LoadedKubeConfig
+  /** The loaded configuration (as client-node holds it; its own requests would not use the pool). */
   readonly config: k8s.KubeConfig
+  /** The configuration whose fetches (API clients, `Watch`) go out on `dispatcher`. */
+  readonly fetchConfig: k8s.KubeConfig
+  /** The keep-alive pool every request and watch of this client uses. */
+  readonly dispatcher: Dispatcher
   readonly core: k8s.CoreV1Api
   readonly coordination: k8s.CoordinationV1Api
   readonly customObjects: k8s.CustomObjectsApi
@@ -125,22 +168,43 @@ export class KubeClient extends Context.Service<KubeClient, {
     extra?: { readonly contentType?: string; readonly timeout?: Duration.Duration }
   ) => Effect.Effect<A, KubeApiError>
 }>()("pod-cleanup/KubeClient") {
-  /** A client for an already-loaded configuration. */
-  static readonly fromLoaded = (loaded: LoadedKubeConfig, options: KubeClientOptions = {}) =>
-    Layer.succeed(KubeClient, makeKubeClient(loaded, options))
+  /**
+   * A client whose connection pool belongs to the current scope: closing the scope closes every
+   * socket (a caller-given `options.dispatcher` is left to its owner).
+   */
+  static readonly scoped = (
+    loaded: LoadedKubeConfig,
+    options: KubeClientOptions = {}
+  ): Effect.Effect<KubeClient["Service"], never, Scope.Scope> =>
+    Effect.acquireRelease(
+      Effect.sync(() => makeKubeClient(loaded, options)),
+      (client) => options.dispatcher === undefined ? Effect.promise(() => closeDispatcher(client.dispatcher)) : Effect.void
+    )
+
+  /** A client for an already-loaded configuration (its pool closes with the layer). */
+  static readonly fromLoaded = (loaded: LoadedKubeConfig, options: KubeClientOptions = {}): Layer.Layer<KubeClient> =>
+    Layer.effect(KubeClient, KubeClient.scoped(loaded, options))
 
   /** Resolves the configuration (explicit path, KUBECONFIG, in-cluster, ~/.kube/config). */
   static readonly layer = (
     inputs: KubeConfigInputs,
     options: KubeClientOptions = {}
   ): Layer.Layer<KubeClient, KubeConfigError> =>
-    Layer.effect(KubeClient, Effect.map(loadKubeConfig(inputs), (loaded) => makeKubeClient(loaded, options)))
+    Layer.effect(KubeClient, Effect.flatMap(loadKubeConfig(inputs), (loaded) => KubeClient.scoped(loaded, options)))
 }
 
+/**
+ * The client, unscoped. Unless `options.dispatcher` is given, it builds a pool that nobody else
+ * closes: call `closeDispatcher(client.dispatcher)` when done (idle sockets otherwise linger until
+ * their keep-alive timeout, a few seconds). Layers use `KubeClient.scoped`, which does that.
+ */
 export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOptions = {}): KubeClient["Service"] => {
   const config = loaded.config
   const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? "15 seconds")
   const responseLimits: ResponseLimits = { ...defaultResponseLimits, ...options.responseLimits }
+  const dispatcher = options.dispatcher ?? makeDispatcher(config)
+  const fetchConfig = pooledKubeConfig(config, dispatcher)
+  const slots = Semaphore.makeUnsafe(Math.max(1, Math.floor(options.maxConcurrentRequests ?? 16)))
   const call = <A>(
     req: ApiRequest,
     f: (options: RequestOptions) => Promise<A>,
@@ -151,10 +215,13 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
       try: (signal) =>
         f(withSignal(signal, {
           contentType: extra?.contentType,
-          maxResponseBytes: req.verb === "list" ? responseLimits.list : responseLimits.object
+          maxResponseBytes: req.verb === "list" ? responseLimits.list : responseLimits.object,
+          dispatcher
         })),
       catch: (cause) => cause
     }).pipe(
+      Effect.ensuring(connectionReleased),
+      Semaphore.withPermit(slots),
       Effect.catch((cause) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.fail(
@@ -172,9 +239,11 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
   return KubeClient.of({
     loaded,
     config,
-    core: config.makeApiClient(k8s.CoreV1Api),
-    coordination: config.makeApiClient(k8s.CoordinationV1Api),
-    customObjects: config.makeApiClient(k8s.CustomObjectsApi),
+    fetchConfig,
+    dispatcher,
+    core: fetchConfig.makeApiClient(k8s.CoreV1Api),
+    coordination: fetchConfig.makeApiClient(k8s.CoordinationV1Api),
+    customObjects: fetchConfig.makeApiClient(k8s.CustomObjectsApi),
     requestTimeout,
     responseLimits,
     call

@@ -126,7 +126,8 @@ export const watchStream = <A>(
           allowWatchBookmarks: query.allowWatchBookmarks,
           timeoutSeconds: serverTimeout > 0 ? Math.max(1, Math.round(serverTimeout)) : undefined
         }
-        const watch = new k8s.Watch(client.config)
+        // `fetchConfig`: the watch goes out on the client's shared keep-alive pool, like every request.
+        const watch = new k8s.Watch(client.fetchConfig)
         // client-node keeps its inactivity limit private; it is a plain field read on every reset.
         ;(watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = Math.min(2_147_483_647, Math.max(1, timeouts.inactivityMs))
         const pending = watch.watch(path, params, onEvent, onDone)
