@@ -11,7 +11,7 @@ import type { SideMeasure } from "./common.ts"
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(
     "usage: npm run bench [-- --quick]\n\n" +
-      "Runs the benchmarks (about 8 minutes; --quick about 2): healthy throughput against a plain client loop, a partitioned\n" +
+      "Runs the benchmarks (roughly 10 minutes; --quick about 3 on 2 shared cores): healthy throughput against a plain client loop, a partitioned\n" +
       "node against Argo's behaviour, the label storm against a plain label loop and Argo's 10 qps bucket, next to Argo's\n" +
       "controller (record lags of 0 to 15 s), and scale (ready time, CPU and peak RSS, with plain and real-sized objects).\n\n" +
       "The simulator runs in its own process in every scenario and is read over its side channel (npm run simulate --\n" +
