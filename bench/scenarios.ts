@@ -1,26 +1,89 @@
 /**
- * The four benchmark scenarios. Each runs on a fresh simulated cluster over real loopback
- * sockets and reports ratios measured in the same run.
+ * The benchmark scenarios. Each runs on a fresh simulated cluster in its own process (so its CPU is
+ * charged to neither side), over real loopback sockets, and reads the simulator's accounting over
+ * its side channel. Completion is observed by the simulator (a delete or a label patch answered
+ * 200), never on the event loop of the side being measured. The service runs in its own process,
+ * except in the partitioned-node scenario, which needs Effect-level engine settings.
  */
-import * as k8s from "@kubernetes/client-node"
-import { type ChildProcess, spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { Duration } from "effect"
 import { argoCompatible } from "../src/engine/EngineSettings.ts"
 import type { ServiceConfig } from "../src/service/Config.ts"
-import { type RequestLogEntry, seedWorkflowPods, SimCluster } from "../src/sim/index.ts"
-import { configFrom, isCleaned, runOnceAgainst, startService, until } from "./common.ts"
+import {
+  childUsage,
+  configFrom,
+  firstJsonLine,
+  freePort,
+  root,
+  round,
+  seconds,
+  type SideMeasure,
+  sideMeasure,
+  simDelta,
+  type SimProcess,
+  spawnNode,
+  spawnService,
+  startService,
+  stopChild,
+  until,
+  waitExit,
+  withSim
+} from "./common.ts"
+import type { ChildProcess } from "node:child_process"
 
-const root = path.resolve(import.meta.dirname, "..")
+const exitedEarly = (child: ChildProcess, what: string) => {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    throw new Error(`benchmark: ${what} exited (${child.signalCode ?? child.exitCode}) before the job was done`)
+  }
+}
 
-/** Runs `task` over `items` with at most `concurrency` at once. */
-const pool = async <A>(items: ReadonlyArray<A>, concurrency: number, task: (a: A) => Promise<void>) => {
-  let next = 0
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await task(items[next++]!)
-  }))
+/** Waits until the simulator has seen `pods` pods of `namespace` cleaned, while `child` lives. */
+const untilCleaned = (sim: SimProcess, namespace: string, pods: number, child: ChildProcess, what: string, timeoutMs: number) =>
+  until(
+    `every pod of ${namespace} cleaned by ${what}`,
+    async () => {
+      exitedEarly(child, what)
+      return (await sim.cleaned(namespace)).count >= pods
+    },
+    timeoutMs,
+    100
+  )
+
+/** pod-cleanup `run` in its own process until the simulator has seen every pod of `namespace` cleaned. */
+const measureService = async (sim: SimProcess, namespace: string, pods: number, args: ReadonlyArray<string>, timeoutMs: number) => {
+  const before = await sim.stats()
+  const startedAt = Date.now()
+  const child = spawnService("run", sim.kubeconfig, ["--namespaces", namespace, ...args])
+  try {
+    await untilCleaned(sim, namespace, pods, child, "pod-cleanup", timeoutMs)
+    const usage = childUsage(child)
+    const [cleaned, after, argo] = await Promise.all([sim.cleaned(namespace), sim.stats(), sim.argo()])
+    return { ...sideMeasure(pods, startedAt, cleaned, usage, simDelta(before, after)), nodesMarkedPodDeleted: argo.podDeleted.length }
+  } finally {
+    await stopChild(child)
+  }
+}
+
+/** bench/plainLoop.ts in its own process over every pod of `namespace`. */
+const measurePlainLoop = async (sim: SimProcess, namespace: string, pods: number, mode: "terminate-label" | "label", concurrency: number, timeoutMs: number) => {
+  const before = await sim.stats()
+  const startedAt = Date.now()
+  const child = spawnNode(
+    [path.join(root, "bench/plainLoop.ts"), "--kubeconfig", sim.kubeconfig, "--namespace", namespace, "--concurrency", String(concurrency), "--mode", mode],
+    { stdio: ["pipe", "pipe", "inherit"], env: { PATH: process.env.PATH ?? "" } }
+  )
+  try {
+    const report = await firstJsonLine<{ pods: number; errors: number; cpuSeconds: number; peakRssMiB: number }>(child, "the plain loop", timeoutMs)
+    await until(`every pod of ${namespace} cleaned by the plain loop`, async () => (await sim.cleaned(namespace)).count >= pods, 10_000, 50)
+    const [cleaned, after, argo] = await Promise.all([sim.cleaned(namespace), sim.stats(), sim.argo()])
+    return {
+      ...sideMeasure(pods, startedAt, cleaned, { cpuSeconds: round(report.cpuSeconds), peakRssMiB: report.peakRssMiB }, simDelta(before, after)),
+      errors: report.errors,
+      nodesMarkedPodDeleted: argo.podDeleted.length
+    }
+  } finally {
+    await stopChild(child)
+  }
 }
 
 // ---- 1. healthy throughput and overhead ---------------------------------------------------------
@@ -28,68 +91,43 @@ const pool = async <A>(items: ReadonlyArray<A>, concurrency: number, task: (a: A
 export interface ThroughputResult {
   readonly pods: number
   readonly workers: number
-  readonly podCleanupPodsPerSecond: number
-  readonly plainLoopPodsPerSecond: number
-  /** pod-cleanup / plain loop: 1 means no overhead. */
-  readonly ratio: number
+  readonly workflows: number
+  readonly podCleanup: SideMeasure & { readonly nodesMarkedPodDeleted: number }
+  /** exec SIGTERM to `wait`, then the label patch; no wait for Argo's record (so it may harm nodes). */
+  readonly plainLoop: SideMeasure & { readonly errors: number; readonly nodesMarkedPodDeleted: number }
+  /** pod-cleanup's steady rate / the loop's: 1 means no overhead. */
+  readonly rateRatio: number
+  /** pod-cleanup's CPU seconds / the loop's. */
+  readonly cpuRatio: number
 }
 
-/** The same client-node calls as pod-cleanup makes for "terminate, then label", in a plain loop. */
-const plainLoop = async (sim: SimCluster, namespace: string, concurrency: number) => {
-  const kc = new k8s.KubeConfig()
-  kc.loadFromFile(sim.writeKubeconfig())
-  const core = kc.makeApiClient(k8s.CoreV1Api)
-  const exec = new k8s.Exec(kc)
-  const merge = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch)
-  const names: Array<string> = []
-  let cont: string | undefined
-  do {
-    const page = await core.listNamespacedPod({ namespace, limit: 500, _continue: cont })
-    for (const p of page.items) names.push(p.metadata!.name!)
-    cont = page.metadata?._continue || undefined
-  } while (cont !== undefined)
-  await pool(names, concurrency, async (name) => {
-    await core.readNamespacedPod({ namespace, name })
-    await new Promise<void>((resolve, reject) => {
-      exec.exec(namespace, name, "wait", ["argoexec", "kill", "15", "1"], null, null, null, false, () => resolve()).catch(reject)
-    })
-    await core.readNamespacedPod({ namespace, name })
-    await core.patchNamespacedPod({
-      namespace,
-      name,
-      body: { metadata: { labels: { "workflows.argoproj.io/completed": "true" } } }
-    }, merge)
-  })
-}
-
+/**
+ * Real-sized running workflow pods (main exited, wait running) of Running workflows, with Argo's
+ * controller model recording each node as its pod ends (lag 0): pod-cleanup terminates `wait`, waits
+ * for the record, then labels; the plain loop terminates and labels at once.
+ */
 export const throughput = async (pods: number, workers: number): Promise<ThroughputResult> => {
-  const time = async (run: (sim: SimCluster) => Promise<void>) => {
-    const sim = await SimCluster.start()
-    try {
-      seedWorkflowPods(sim, { pods, nodes: 10, namespace: "tp", podGCStrategy: "", workflows: 20 })
-      const start = performance.now()
-      await run(sim)
-      return performance.now() - start
-    } finally {
-      await sim.close()
-    }
+  const workflows = Math.max(1, Math.ceil(pods / 100))
+  const prepare = async (sim: SimProcess) => {
+    await sim.seed({ pods, nodes: 10, namespace: "tp", podGCStrategy: "", workflowPhase: "Running", workflows, realistic: true, names: false })
+    await sim.control("POST", "/argo", { recordLag: 0 })
   }
-  const ours = await time(async (sim) => {
-    const service = await startService(sim, configFrom(["--workers", String(workers), "--namespaces", "tp"]))
-    try {
-      const names = sim.listPods().map((p) => p.metadata!.name!)
-      await until("every pod labelled", () => names.every((n) => isCleaned(sim, "tp", n, false)), 300_000)
-    } finally {
-      await service.stop()
-    }
+  const ours = await withSim([], async (sim) => {
+    await prepare(sim)
+    return measureService(sim, "tp", pods, ["--workers", String(workers)], 600_000)
   })
-  const plain = await time((sim) => plainLoop(sim, "tp", workers))
+  const plain = await withSim([], async (sim) => {
+    await prepare(sim)
+    return measurePlainLoop(sim, "tp", pods, "terminate-label", workers, 600_000)
+  })
   return {
     pods,
     workers,
-    podCleanupPodsPerSecond: Math.round(pods / (ours / 1000)),
-    plainLoopPodsPerSecond: Math.round(pods / (plain / 1000)),
-    ratio: Math.round((plain / ours) * 100) / 100
+    workflows,
+    podCleanup: ours,
+    plainLoop: plain,
+    rateRatio: round(ours.podsPerSecond / Math.max(1, plain.podsPerSecond)),
+    cpuRatio: round(ours.cpuSeconds / Math.max(0.01, plain.cpuSeconds), 1)
   }
 }
 
@@ -103,39 +141,53 @@ export interface PartitionResult {
   readonly podCleanupSeconds: number
   /** How many times sooner pod-cleanup had every healthy pod cleaned. */
   readonly speedup: number
+  /** CPU of this process (the service runs in it here) and of the simulator, per run. */
+  readonly argoCpuSeconds: number
+  readonly podCleanupCpuSeconds: number
+  readonly argoSimCpuSeconds: number
+  readonly podCleanupSimCpuSeconds: number
 }
 
 /**
  * Every duration is divided by `scale` so the scenario runs in seconds: Argo's 2-minute exec
- * timeout becomes 120/scale s, pod-cleanup's 30 s becomes 30/scale s, and so on.
+ * timeout becomes 120/scale s, pod-cleanup's 30 s becomes 30/scale s, and so on. The service runs
+ * in this process (its engine settings are Effect values); the simulator in its own.
  */
 export const partitionedNode = async (pods: number, scale: number): Promise<PartitionResult> => {
   const scaled = (d: Duration.Duration) => Duration.millis(Duration.toMillis(d) / scale)
   const graceSeconds = Math.max(1, Math.round(30 / scale))
-  const run = async (config: ServiceConfig) => {
-    const sim = await SimCluster.start()
-    try {
-      const seeded = seedWorkflowPods(sim, {
+  const run = (config: ServiceConfig) =>
+    withSim([], async (sim) => {
+      const seeded = await sim.seed({
         pods,
         nodes: 10,
         namespace: "part",
         podGCStrategy: "OnPodCompletion",
         terminationGracePeriodSeconds: graceSeconds
       })
-      sim.partition("node-7")
-      const healthy = seeded.pods.filter((p) => p.spec?.nodeName !== "node-7").map((p) => p.metadata!.name!)
+      await sim.control("POST", "/partition", { node: "node-7" })
+      const healthy = (seeded.podList ?? []).filter((p) => p.node !== "node-7").map((p) => `part/${p.name}`)
+      const before = await sim.stats()
+      const cpu = process.cpuUsage()
       const start = performance.now()
-      const service = await startService(sim, config)
+      const service = await startService(sim.kubeconfig, config)
       try {
-        await until("every healthy pod cleaned", () => healthy.every((n) => isCleaned(sim, "part", n, true)), 600_000)
-        return performance.now() - start
+        await until(
+          "every healthy pod cleaned",
+          async () => {
+            const times = (await sim.cleaned("part", true)).times ?? {}
+            return healthy.every((key) => times[key] !== undefined)
+          },
+          600_000,
+          100
+        )
+        const ms = performance.now() - start
+        const used = process.cpuUsage(cpu)
+        return { ms, cpuSeconds: round((used.user + used.system) / 1e6), simCpuSeconds: simDelta(before, await sim.stats()).cpuSeconds }
       } finally {
         await service.stop()
       }
-    } finally {
-      await sim.close()
-    }
-  }
+    })
   const base = configFrom(["--namespaces", "part", "--workers", "4"])
   const argoEngine = argoCompatible(base.engine)
   const argo = await run({
@@ -156,9 +208,13 @@ export const partitionedNode = async (pods: number, scale: number): Promise<Part
     pods,
     nodes: 10,
     scale,
-    argoSeconds: Math.round(argo) / 1000,
-    podCleanupSeconds: Math.round(ours) / 1000,
-    speedup: Math.round((argo / ours) * 10) / 10
+    argoSeconds: seconds(argo.ms),
+    podCleanupSeconds: seconds(ours.ms),
+    speedup: round(argo.ms / ours.ms, 1),
+    argoCpuSeconds: argo.cpuSeconds,
+    podCleanupCpuSeconds: ours.cpuSeconds,
+    argoSimCpuSeconds: argo.simCpuSeconds,
+    podCleanupSimCpuSeconds: ours.simCpuSeconds
   }
 }
 
@@ -166,42 +222,53 @@ export const partitionedNode = async (pods: number, scale: number): Promise<Part
 
 export interface LabelStormResult {
   readonly pods: number
-  readonly podCleanupSeconds: number
-  /** What Argo's 10 qps queue bucket needs at best for the same number of pods. */
+  readonly workflows: number
+  readonly podCleanup: SideMeasure
+  /** A plain client loop that only patches the same labels, at the same concurrency. */
+  readonly plainLoop: SideMeasure & { readonly errors: number }
+  /** What Argo's 10 qps queue bucket needs at best for the same number of pods (computed). */
   readonly argoBucketSeconds: number
+  /** pod-cleanup's wall time / the loop's. */
+  readonly timeRatio: number
+  /** pod-cleanup's CPU seconds / the loop's. */
+  readonly cpuRatio: number
 }
 
-export const labelStorm = async (pods: number): Promise<LabelStormResult> => {
-  const sim = await SimCluster.start({ requestLogLimit: 1000 })
-  try {
-    sim.addWorkflow({ namespace: "storm", name: "big", phase: "Succeeded", podGC: { strategy: "" } })
-    for (let i = 0; i < pods; i++) {
-      sim.addPod({
-        namespace: "storm",
-        name: `big-${i}`,
-        nodeName: `node-${i % 20}`,
-        labels: { "workflows.argoproj.io/workflow": "big", "workflows.argoproj.io/completed": "false" },
-        containers: [{ name: "wait", state: "terminated", exitCode: 0 }, { name: "main", state: "terminated", exitCode: 0 }]
-      })
-    }
-    const start = performance.now()
-    const service = await startService(sim, configFrom(["--namespaces", "storm"]))
-    try {
-      await until(
-        "every pod labelled",
-        () => {
-          for (let i = 0; i < pods; i++) if (!isCleaned(sim, "storm", `big-${i}`, false)) return false
-          return true
-        },
-        600_000,
-        200
-      )
-      return { pods, podCleanupSeconds: Math.round(performance.now() - start) / 1000, argoBucketSeconds: pods / 10 }
-    } finally {
-      await service.stop()
-    }
-  } finally {
-    await sim.close()
+/**
+ * Real-sized completed pods (every container exited) of Succeeded workflows whose nodes are
+ * recorded, all still labelled completed=false: the backlog Argo's 10 qps bucket drains slowly.
+ */
+export const labelStorm = async (pods: number, workers: number): Promise<LabelStormResult> => {
+  const workflows = Math.max(1, Math.ceil(pods / 100))
+  const prepare = (sim: SimProcess) =>
+    sim.seed({
+      pods,
+      nodes: 20,
+      namespace: "storm",
+      podGCStrategy: "",
+      workflowPhase: "Succeeded",
+      workflows,
+      realistic: true,
+      containerStates: [{ container: "wait", state: "terminated", exitCode: 0 }],
+      names: false
+    })
+  const ours = await withSim([], async (sim) => {
+    await prepare(sim)
+    // Default settings: pod-cleanup's workers are its default (4).
+    return measureService(sim, "storm", pods, [], 900_000)
+  })
+  const plain = await withSim([], async (sim) => {
+    await prepare(sim)
+    return measurePlainLoop(sim, "storm", pods, "label", workers, 900_000)
+  })
+  return {
+    pods,
+    workflows,
+    podCleanup: ours,
+    plainLoop: plain,
+    argoBucketSeconds: pods / 10,
+    timeRatio: round(ours.wallSeconds / plain.wallSeconds),
+    cpuRatio: round(ours.cpuSeconds / Math.max(0.01, plain.cpuSeconds), 1)
   }
 }
 
@@ -215,76 +282,64 @@ export interface ScaleResult {
   readonly secondsToReady: number
   readonly microsPerPod: number
   readonly peakRssMiB: number
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
-
-/** Peak resident memory of a process (Linux: VmHWM). */
-const peakRss = (child: ChildProcess): number => {
-  const status = fs.readFileSync(`/proc/${child.pid}/status`, "utf8")
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? "0") / 1024
+  readonly cpuSeconds: number
+  readonly simCpuSeconds: number
 }
 
 /**
- * The service in its own process (so its memory is measured alone) knowing `pods` running workflow
- * pods: the time until it has listed and decided every one of them (ready), and its peak RSS.
+ * The service in its own process knowing `pods` running workflow pods: the time until it has
+ * listed and decided every one of them (ready), its CPU, and its peak RSS.
  */
-export const scale = async (pods: number, realistic = false): Promise<ScaleResult> => {
-  const sim = await SimCluster.start({ requestLogLimit: 1000, historyLimit: realistic ? 100 : 1000 })
-  let workflows = 0
-  try {
+export const scale = async (pods: number, realistic = false): Promise<ScaleResult> =>
+  withSim(realistic ? ["--history-limit", "100"] : [], async (sim) => {
+    let workflows = 0
     if (realistic) {
       // Running workflows of 100 steps each: their pods still run, their nodes are Running.
-      const seeded = seedWorkflowPods(sim, { pods, nodes: 50, namespace: "scale", podGCStrategy: "OnPodCompletion", workflowPhase: "Running", workflows: Math.ceil(pods / 100), realistic: true })
-      workflows = seeded.workflows.length
-      for (const pod of seeded.pods) sim.setContainerState("scale", pod.metadata!.name!, "main", "running")
+      const seeded = await sim.seed({
+        pods,
+        nodes: 50,
+        namespace: "scale",
+        podGCStrategy: "OnPodCompletion",
+        workflowPhase: "Running",
+        workflows: Math.ceil(pods / 100),
+        realistic: true,
+        containerStates: [{ container: "main", state: "running" }],
+        names: false
+      })
+      workflows = seeded.workflows
     } else {
-      for (let i = 0; i < pods; i++) {
-        sim.addPod({
-          namespace: "scale",
-          name: `p-${i}`,
-          nodeName: `node-${i % 50}`,
-          labels: { "workflows.argoproj.io/workflow": `wf-${i % 1000}`, "workflows.argoproj.io/completed": "false" },
-          containers: [{ name: "wait" }, { name: "main" }]
-        })
-      }
+      await sim.control("POST", "/pods/bulk", { namespace: "scale", count: pods, namePrefix: "p-", nodes: 50, workflows: 1000 }, 600_000)
     }
     const port = await freePort()
+    const before = await sim.stats()
     const start = performance.now()
-    const child = spawn(process.execPath, [path.join(root, "src/main.ts"), "run", "--no-leader-elect", "--http-port", String(port), "--log-level", "error"], {
-      env: { PATH: process.env.PATH ?? "", KUBECONFIG: sim.writeKubeconfig() },
-      stdio: ["ignore", "ignore", "inherit"]
-    })
+    const child = spawnService("run", sim.kubeconfig, ["--http-port", String(port)])
     try {
-      const deadline = performance.now() + 600_000
-      while ((await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)) !== 200) {
-        if (performance.now() > deadline || child.exitCode !== null) throw new Error("benchmark: the service never became ready")
-        await new Promise((r) => setTimeout(r, 50))
-      }
+      await until(
+        "the service ready",
+        async () => {
+          exitedEarly(child, "pod-cleanup")
+          return (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status, () => 0)) === 200
+        },
+        600_000,
+        50
+      )
       const elapsed = performance.now() - start
-      const rss = peakRss(child)
+      const usage = childUsage(child)
       return {
         pods,
         realistic,
         workflows,
-        secondsToReady: Math.round(elapsed) / 1000,
+        secondsToReady: seconds(elapsed),
         microsPerPod: Math.round((elapsed * 1000) / pods),
-        peakRssMiB: Math.round(rss)
+        peakRssMiB: usage.peakRssMiB,
+        cpuSeconds: usage.cpuSeconds,
+        simCpuSeconds: simDelta(before, await sim.stats()).cpuSeconds
       }
     } finally {
-      child.kill("SIGTERM")
-      await new Promise((r) => child.once("exit", r))
+      await stopChild(child)
     }
-  } finally {
-    await sim.close()
-  }
-}
+  })
 
 // ---- 5. next to Argo's controller --------------------------------------------------------------
 
@@ -296,73 +351,99 @@ export interface NextToArgoResult {
   readonly cleaned: number
   /** Workflow nodes Argo's model marked Error "pod deleted": must be 0. */
   readonly nodesMarkedPodDeleted: number
-  /** From a node being recorded to its pod being cleaned (labelled or deleted), in ms. */
+  /** From a node being recorded to its pod being cleaned (labelled or deleted), in ms, both seen by the simulator. */
   readonly afterRecordMs: { readonly p50: number; readonly p99: number; readonly max: number }
   readonly seconds: number
+  readonly cpuSeconds: number
+  readonly simCpuSeconds: number
+  readonly requestsPerPod: number
+  /** `once` only: its exit code (0: every pod settled, nothing failed). */
+  readonly exitCode?: number
 }
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 
 /**
- * The service (`run`) or one pass (`once`) next to a model of Argo's workflow-controller that
- * records each pod's node `lag` after the pod ends: how long after the record each pod is cleaned,
- * and how many nodes were harmed.
+ * The service (`run`) or one pass (`once`), each in its own process, next to a model of Argo's
+ * workflow-controller that records each pod's node `lag` after the pod ends: how long after the
+ * record each pod is cleaned, and how many nodes were harmed.
  */
 export const nextToArgo = async (
   mode: "run" | "once",
   pods: number,
   lagMs: { readonly minMs: number; readonly maxMs: number }
-): Promise<NextToArgoResult> => {
-  const sim = await SimCluster.start({ argo: { recordLag: lagMs, seed: 7 } })
-  try {
+): Promise<NextToArgoResult> =>
+  withSim([], async (sim) => {
     const half = Math.ceil(pods / 2)
-    const deleted = seedWorkflowPods(sim, { pods: half, nodes: 10, namespace: "argo", workflowPrefix: "del", podGCStrategy: "OnPodCompletion", workflowPhase: "Running", workflows: Math.ceil(half / 20) })
-    const kept = seedWorkflowPods(sim, { pods: pods - half, nodes: 10, namespace: "argo", workflowPrefix: "keep", podGCStrategy: "", workflowPhase: "Running", workflows: Math.ceil((pods - half) / 20) })
-    const names = [...deleted.pods, ...kept.pods].map((p) => p.metadata!.name!)
-    // Observed from outside the service: the simulator's answer to the delete or label patch.
-    const cleanedAt = new Map<string, number>()
-    const wanted = new Set(names)
-    const onRequest = (entry: RequestLogEntry) => {
-      const name = entry.name
-      if (name === undefined || !wanted.has(name) || cleanedAt.has(name) || entry.status !== 200) return
-      const deletes = name.startsWith("del")
-      if ((deletes && entry.verb === "delete") || (!deletes && entry.verb === "patch" && isCleaned(sim, "argo", name, false))) {
-        cleanedAt.set(name, entry.endedAt ?? Date.now())
-      }
-    }
-    sim.events.on("request", onRequest)
-    const timer = { stop: () => sim.events.off("request", onRequest) }
+    await sim.seed({ pods: half, nodes: 10, namespace: "argo", workflowPrefix: "del", podGCStrategy: "OnPodCompletion", workflowPhase: "Running", workflows: Math.ceil(half / 20), names: false })
+    await sim.seed({ pods: pods - half, nodes: 10, namespace: "argo", workflowPrefix: "keep", podGCStrategy: "", workflowPhase: "Running", workflows: Math.ceil((pods - half) / 20), names: false })
+    await sim.control("POST", "/argo", { recordLag: lagMs, seed: 7 })
+    const before = await sim.stats()
     const start = performance.now()
-    const config = configFrom(["--namespaces", "argo"])
-    try {
-      if (mode === "run") {
-        const service = await startService(sim, config)
-        try {
-          await until("every pod cleaned", () => cleanedAt.size === names.length, 120_000 + lagMs.maxMs * 2)
-        } finally {
-          await service.stop()
-        }
-      } else {
-        await runOnceAgainst(sim, config)
+    const timeoutMs = 120_000 + lagMs.maxMs * 2
+    let usage: { cpuSeconds: number; peakRssMiB: number } = { cpuSeconds: 0, peakRssMiB: 0 }
+    let exitCode: number | undefined
+    if (mode === "run") {
+      const child = spawnService("run", sim.kubeconfig, ["--namespaces", "argo"])
+      try {
+        await untilCleaned(sim, "argo", pods, child, "pod-cleanup", timeoutMs)
+        usage = childUsage(child)
+      } finally {
+        await stopChild(child)
       }
-    } finally {
-      timer.stop()
+    } else {
+      const child = spawnService("once", sim.kubeconfig, ["--namespaces", "argo", "--output", "json"], "pipe", "pipe")
+      child.stdout?.resume()
+      // Its progress lines go to stderr: kept, and shown only if the pass fails.
+      let stderr = ""
+      child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr = (stderr + chunk).slice(-4_000)
+      })
+      child.once("exit", (code) => {
+        if (code !== 0) process.stderr.write(stderr)
+      })
+      try {
+        // `once` exits by itself; its CPU is sampled just before, while it is still alive.
+        let last = usage
+        const sampler = setInterval(() => {
+          try {
+            last = childUsage(child)
+          } catch {
+            // exited meanwhile
+          }
+        }, 100)
+        try {
+          if (!(await waitExit(child, timeoutMs))) throw new Error(`benchmark: pod-cleanup once did not finish within ${timeoutMs} ms`)
+        } finally {
+          clearInterval(sampler)
+        }
+        usage = last
+        exitCode = child.exitCode ?? undefined
+      } finally {
+        await stopChild(child)
+      }
     }
-    const after = names
-      .map((n) => (cleanedAt.get(n) ?? Number.NaN) - (sim.argo!.fulfilledAt("argo", n) ?? Number.NaN))
+    const elapsed = performance.now() - start
+    const [cleaned, argo, after] = await Promise.all([sim.cleaned("argo", true), sim.argo(true), sim.stats()])
+    const fulfilledAt = argo.fulfilledAt ?? {}
+    const cleanedAt = cleaned.times ?? {}
+    const latencies = Object.entries(cleanedAt)
+      .map(([key, at]) => at - (fulfilledAt[key] ?? Number.NaN))
       .filter((ms) => Number.isFinite(ms))
       .sort((a, b) => a - b)
+    const delta = simDelta(before, after)
     return {
       mode,
       pods,
       lagMs,
-      cleaned: cleanedAt.size,
-      nodesMarkedPodDeleted: sim.argo!.podDeleted.length,
-      afterRecordMs: { p50: Math.round(percentile(after, 50)), p99: Math.round(percentile(after, 99)), max: Math.round(after.at(-1) ?? 0) },
-      seconds: Math.round(performance.now() - start) / 1000
+      cleaned: cleaned.count,
+      nodesMarkedPodDeleted: argo.podDeleted.length,
+      afterRecordMs: { p50: Math.round(percentile(latencies, 50)), p99: Math.round(percentile(latencies, 99)), max: Math.round(latencies.at(-1) ?? 0) },
+      seconds: seconds(elapsed),
+      cpuSeconds: usage.cpuSeconds,
+      simCpuSeconds: delta.cpuSeconds,
+      requestsPerPod: round(delta.requests / pods),
+      ...(exitCode === undefined ? {} : { exitCode })
     }
-  } finally {
-    await sim.close()
-  }
-}
+  })
