@@ -6,7 +6,7 @@
  * ignores SIGTERM: pod-cleanup signals it, waits the pod's 30 s grace period (virtual time: it
  * passes in milliseconds), SIGKILLs it, and deletes the pod per its PodGC strategy.
  *
- * Run it: `node examples/embed-with-testclock.ts`
+ * Run it: `npm run example` (or `node examples/embed-with-testclock.ts` on Node 24)
  */
 import { Duration, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"

@@ -3,15 +3,19 @@
  *
  * @example
  * ```ts
- * import { Effect, Layer } from "effect"
- * import { KubeClient, layerFromEnv } from "pod-cleanup"
+ * import { Effect } from "effect"
+ * import { Controller, podCleanupFromEnv } from "pod-cleanup"
  *
  * // The whole service (watches, leader election, engine), configured from POD_CLEANUP_* variables,
- * // added to an app with one Layer.provide:
- * const app = myProgram.pipe(Effect.provide(layerFromEnv().pipe(Layer.provide(KubeClient.layer({ env: process.env })))))
+ * // its cluster from KUBECONFIG or the in-cluster service account (never ~/.kube/config unless
+ * // asked: podCleanupFromEnv({ homeConfig: true })), added to an app with one Effect.provide:
+ * const app = Controller.use((c) => Effect.log(c.status())).pipe(Effect.provide(podCleanupFromEnv()))
  * ```
  */
 import { Effect, Layer, Result } from "effect"
+import { redactUrl } from "./kube/ApiError.ts"
+import { KubeClient, type KubeClientOptions } from "./kube/KubeClient.ts"
+import { type KubeConfigError, loadKubeConfig } from "./kube/KubeConfigSource.ts"
 import { type ConfigError, parseConfig, type ServiceConfig } from "./service/Config.ts"
 import { podCleanupCoreLayer, type PodCleanupLayerOptions } from "./service/PodCleanup.ts"
 
@@ -51,6 +55,61 @@ export const layerFromEnv = (
   options: PodCleanupLayerOptions & { readonly env?: Readonly<Record<string, string | undefined>> } = {}
 ) => Layer.unwrap(Effect.map(configFromEnv(options.env ?? process.env), (config) => podCleanupCoreLayer(config, options)))
 
+/**
+ * Where an embedded pod-cleanup finds its cluster, in this order: `kubeconfig` (else the
+ * `--kubeconfig` in `argv`), `KUBECONFIG` in `env`, the in-cluster service account, and
+ * `~/.kube/config` only with `homeConfig: true`. As with `pod-cleanup run`, a laptop's current
+ * context is never used by accident.
+ */
+export interface ClusterOptions extends KubeClientOptions {
+  /** A kubeconfig file; wins over `KUBECONFIG`. */
+  readonly kubeconfig?: string | undefined
+  /** The variables to read (`KUBECONFIG`, `POD_CLEANUP_*`, `KUBERNETES_SERVICE_HOST`, `HOME`); default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /** The service-account folder; default `$POD_CLEANUP_SERVICE_ACCOUNT_DIR`, else Kubernetes' own. */
+  readonly serviceAccountDir?: string | undefined
+  /** Also fall back to `~/.kube/config` (default false). */
+  readonly homeConfig?: boolean | undefined
+}
+
+const kubeInputs = (options: ClusterOptions, kubeconfig?: string | undefined) => {
+  const env = options.env ?? process.env
+  return {
+    kubeconfig: options.kubeconfig ?? kubeconfig,
+    env,
+    serviceAccountDir: options.serviceAccountDir ?? env.POD_CLEANUP_SERVICE_ACCOUNT_DIR,
+    homeConfig: options.homeConfig === true
+  }
+}
+
+/**
+ * A `KubeClient` for the cluster `options` name (see `ClusterOptions`). Unlike `KubeClient.layer`,
+ * it does not fall back to `~/.kube/config` unless `homeConfig: true`.
+ */
+export const kubeClientLayer = (options: ClusterOptions = {}): Layer.Layer<KubeClient, KubeConfigError> =>
+  KubeClient.layer(kubeInputs(options), { requestTimeout: options.requestTimeout, responseLimits: options.responseLimits })
+
+/**
+ * The whole service, ready to provide: configured from `POD_CLEANUP_*` variables (and flags in
+ * `argv`, if given), connected to the cluster `options` name (`ClusterOptions`: `KUBECONFIG`, else
+ * the in-cluster service account; `~/.kube/config` only with `homeConfig: true`). It logs where its
+ * cluster came from, serves no HTTP endpoints (the metrics are in Effect's metric registry), and
+ * fails with `ConfigError` or `KubeConfigError` before anything starts.
+ */
+export const podCleanupFromEnv = (
+  options: PodCleanupLayerOptions & ClusterOptions & { readonly argv?: ReadonlyArray<string> | undefined } = {}
+) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const config = yield* configFromEnv(options.env ?? process.env, options.argv ?? [])
+    const loaded = yield* loadKubeConfig(kubeInputs(options, config.kubeconfig))
+    yield* Effect.logInfo("pod-cleanup starting").pipe(
+      Effect.annotateLogs({ kubeconfig: loaded.source, server: redactUrl(loaded.server), leaderElection: config.leaderElection.enabled })
+    )
+    return podCleanupCoreLayer(config, { ...options, defaultLeaseNamespace: options.defaultLeaseNamespace ?? loaded.namespace }).pipe(
+      Layer.provideMerge(KubeClient.fromLoaded(loaded, { requestTimeout: options.requestTimeout, responseLimits: options.responseLimits }))
+    )
+  }))
+
 // ---- the engine, for one-shot or custom drivers -------------------------------------------------
 export { ActionRunner, type ActionResult, type QueuedAction } from "./engine/ActionRunner.ts"
 export { ApiRateLimiter } from "./engine/ApiRateLimiter.ts"
@@ -80,7 +139,7 @@ export {
   ExecTimeoutError
 } from "./kube/ExecError.ts"
 export { KubeClient, type KubeClientOptions } from "./kube/KubeClient.ts"
-export { KubeConfigError, type KubeConfigInputs, loadKubeConfig } from "./kube/KubeConfigSource.ts"
+export { KubeConfigError, type KubeConfigInputs, type LoadedKubeConfig, loadKubeConfig } from "./kube/KubeConfigSource.ts"
 export { PodApi } from "./kube/PodApi.ts"
 export { defaultExecSettings, type ExecRequest, type ExecResult, type ExecSettings, PodExec } from "./kube/PodExec.ts"
 

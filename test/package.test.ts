@@ -1,14 +1,18 @@
 /**
- * Another project can install pod-cleanup: `npm pack`, install the tarball into a fresh project
- * (dependencies from the npm cache that `npm ci` filled), type-check a program against the
- * published declarations, and run it on the compiled JavaScript.
+ * Another project can install pod-cleanup: `npm pack`, install the tarball together with `effect`
+ * and `@effect/platform-node` (its peer dependencies) into a fresh project of npm's default
+ * CommonJS type (dependencies from the npm cache that `npm ci` filled), check there is one copy of
+ * Effect, type-check a program against the published declarations, run it on the compiled
+ * JavaScript, run the README's embedding program (`examples/embed.mjs`) against the simulated
+ * cluster, and run the `pod-cleanup` bin (its version; a clear error on an older Node).
  */
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
+import { seedWorkflowPods, SimCluster } from "../src/sim/index.ts"
 
 const exec = promisify(execFile)
 const root = path.resolve(import.meta.dirname, "..")
@@ -16,10 +20,16 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), "pod-cleanup-pack-"))
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }))
 
 const consumer = `import { Duration, Effect, Layer } from "effect"
-import { type ConfigError, configFromEnv, Controller, decide, decodePod, KubeClient, layerFromEnv, Outcomes } from "pod-cleanup"
+import {
+  type ConfigError, configFromEnv, Controller, decide, decodePod, KubeClient, type KubeConfigError, kubeClientLayer, layerFromEnv,
+  Outcomes, podCleanupFromEnv
+} from "pod-cleanup"
 
 // The whole service as a Layer, typed from the published declarations.
 const service: Layer.Layer<Controller | Outcomes, ConfigError, KubeClient> = layerFromEnv()
+const complete: Layer.Layer<Controller | Outcomes | KubeClient, ConfigError | KubeConfigError> = podCleanupFromEnv({ homeConfig: false })
+const client: Layer.Layer<KubeClient, KubeConfigError> = kubeClientLayer({ kubeconfig: "/dev/null" })
+export const both = [complete, client]
 const status = Controller.useSync((c) => c.status().synced)
 export const app: Effect.Effect<boolean, unknown, KubeClient> = status.pipe(Effect.provide(service))
 
@@ -42,7 +52,9 @@ describe("the published package", () => {
 
     const project = path.join(work, "consumer")
     fs.mkdirSync(project)
-    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
+    // npm's default package type (CommonJS): the TypeScript consumer is an .mts file, the embedding
+    // program an .mjs file, as the README says.
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }))
     fs.writeFileSync(
       path.join(project, "tsconfig.json"),
       JSON.stringify({
@@ -59,19 +71,85 @@ describe("the published package", () => {
         }
       })
     )
-    fs.writeFileSync(path.join(project, "main.ts"), consumer)
+    fs.writeFileSync(path.join(project, "main.mts"), consumer)
+    fs.copyFileSync(path.join(root, "examples/embed.mjs"), path.join(project, "embed.mjs"))
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
+    const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8"))
+    // Effect is a peer dependency: the app brings it, at the version the lockfile tested.
+    expect(pkg.peerDependencies).toEqual({ effect: "^4.1.0", "@effect/platform-node": "^4.1.0" })
+    expect(pkg.dependencies.effect).toBeUndefined()
+    const effectVersion = lock.packages["node_modules/effect"].version
+    const platformVersion = lock.packages["node_modules/@effect/platform-node"].version
     await npm(
-      ["install", "--prefer-offline", tarball, `typescript@${pkg.devDependencies.typescript}`, `@types/node@${pkg.devDependencies["@types/node"]}`],
+      [
+        "install",
+        "--prefer-offline",
+        tarball,
+        `effect@${effectVersion}`,
+        `@effect/platform-node@${platformVersion}`,
+        `typescript@${pkg.devDependencies.typescript}`,
+        `@types/node@${pkg.devDependencies["@types/node"]}`
+      ],
       project
     )
     // Node does not strip types inside node_modules: what runs is the compiled JavaScript.
-    expect(fs.existsSync(path.join(project, "node_modules/pod-cleanup/dist/index.js"))).toBe(true)
-    expect(fs.existsSync(path.join(project, "node_modules/pod-cleanup/dist/index.d.ts"))).toBe(true)
-    expect(fs.existsSync(path.join(project, "node_modules/pod-cleanup/src"))).toBe(false)
+    const installed = path.join(project, "node_modules/pod-cleanup")
+    expect(fs.existsSync(path.join(installed, "dist/index.js"))).toBe(true)
+    expect(fs.existsSync(path.join(installed, "dist/index.d.ts"))).toBe(true)
+    expect(fs.existsSync(path.join(installed, "src"))).toBe(false)
+    expect(fs.readFileSync(path.join(installed, "LICENSE"), "utf8")).toContain("Apache License\n                           Version 2.0, January 2004")
+    // One copy of Effect: the app's.
+    const copies = (await npm(["ls", "effect", "--all", "--parseable"], project)).stdout.trim().split("\n")
+    expect(copies).toEqual([path.join(project, "node_modules/effect")])
 
     await exec(path.join(project, "node_modules/.bin/tsc"), ["-p", "."], { cwd: project, timeout: 120_000 })
-    const run = await exec(process.execPath, ["main.ts"], { cwd: project, timeout: 60_000 })
+    const run = await exec(process.execPath, ["main.mts"], { cwd: project, timeout: 60_000 })
     expect(JSON.parse(run.stdout.trim())).toEqual({ execTimeoutMs: 45_000, decision: "Act" })
+
+    // The bin: its version; on an older Node (made to report 20.0.0), one clear line.
+    const bin = path.join(project, "node_modules/.bin/pod-cleanup")
+    expect((await exec(process.execPath, [bin, "--version"], { cwd: project, timeout: 60_000 })).stdout).toBe(`${pkg.version}\n`)
+    const fake = "data:text/javascript,Object.defineProperty(process.versions,'node',{value:'20.0.0'})"
+    const old = await exec(process.execPath, ["--import", fake, bin, "run"], { cwd: project, timeout: 60_000 }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e
+    )
+    expect(old?.code).toBe(1)
+    expect(old?.stderr).toMatch(/^pod-cleanup: needs Node\.js 24 or newer, but this is Node\.js 20\.0\.0/)
+    expect(old?.stderr).not.toMatch(/^\s+at /m)
+
+    // The README's embedding program, against the simulated cluster through KUBECONFIG; a
+    // ~/.kube/config pointing elsewhere is not used.
+    const sim = await SimCluster.start()
+    const home = path.join(work, "home")
+    try {
+      fs.mkdirSync(path.join(home, ".kube"), { recursive: true })
+      fs.writeFileSync(path.join(home, ".kube/config"), "this is not a kubeconfig\n")
+      seedWorkflowPods(sim, { pods: 5, nodes: 2, namespace: "argo", podGCStrategy: "" })
+      const child = spawn(process.execPath, ["embed.mjs"], {
+        cwd: project,
+        env: { PATH: process.env.PATH ?? "", HOME: home, KUBECONFIG: sim.writeKubeconfig() },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let output = ""
+      child.stdout.on("data", (d) => (output += d))
+      child.stderr.on("data", (d) => (output += d))
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+      const labelled = () =>
+        sim.listPods().filter((p) => p.metadata?.namespace === "argo" && p.metadata?.labels?.["workflows.argoproj.io/completed"] === "true")
+          .length
+      try {
+        await sim.waitFor(() => output.includes("pod-cleanup synced") && labelled() === 5, 30_000)
+      } catch (e) {
+        throw new Error(`embed.mjs: ${String(e)}; output so far:\n${output}`)
+      }
+      expect(output).toMatch(/pod-cleanup starting.*kubeconfig/s)
+      expect(output).toMatch(/pod-cleanup synced.*leader/s)
+      child.kill("SIGTERM")
+      expect(await exited).not.toBeNull()
+      await sim.waitFor(() => sim.stats().watchOpen === 0, 10_000)
+    } finally {
+      await sim.close()
+    }
   }, 300_000)
 })

@@ -16,7 +16,8 @@ import type { ServiceConfig } from "../service/Config.ts"
 import { Controller } from "../service/Controller.ts"
 import { podCleanupLayer } from "../service/PodCleanup.ts"
 import { seedWorkflowPods, SimCluster } from "../sim/index.ts"
-import { progressLoop } from "./progress.ts"
+import { fitSegments, progressLoop, terminalColumns } from "./progress.ts"
+import { formatReasons, topReasons } from "./report.ts"
 
 export interface DemoOptions {
   readonly pods: number
@@ -40,6 +41,33 @@ interface NodeRow {
   cleaned: number
   accounted: number
 }
+
+/** What the demo's progress line shows. */
+export interface DemoProgress {
+  readonly elapsedMs: number
+  readonly cleaned: number
+  readonly total: number
+  readonly done: number
+  readonly skipped: number
+  readonly failed: number
+  /** Actions ready to run or running. */
+  readonly ready: number
+  /** Actions due later (grace periods, delete delays, backoffs, busy nodes). */
+  readonly delayed: number
+  readonly waitingForArgo: number
+}
+
+/**
+ * The progress line, for a terminal `columns` wide: the most important parts first, and the parts
+ * that do not fit left out (80 columns show the first three). Pure.
+ */
+export const demoProgressLine = (p: DemoProgress, columns: number): string =>
+  fitSegments([
+    `${(p.elapsedMs / 1000).toFixed(1)}s cleaned ${p.cleaned}/${p.total}`,
+    `done ${p.done} skipped ${p.skipped} failed ${p.failed}`,
+    `queue ${p.ready} later ${p.delayed}`,
+    `${p.waitingForArgo} waiting for Argo`
+  ], columns)
 
 export const runDemo = (config: ServiceConfig, options: DemoOptions = defaultDemoOptions) =>
   Effect.gen(function*() {
@@ -74,6 +102,7 @@ export const runDemo = (config: ServiceConfig, options: DemoOptions = defaultDem
 
     const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
     const scope = yield* Scope.Scope
+    const clock = yield* Clock.Clock
     const services = yield* Layer.buildWithScope(
       podCleanupLayer(config).pipe(Layer.provide(KubeClient.fromLoaded(loaded))),
       scope
@@ -104,15 +133,18 @@ export const runDemo = (config: ServiceConfig, options: DemoOptions = defaultDem
       return rows
     }
     const start = yield* Clock.currentTimeMillis
-    const progress = yield* Effect.forkChild(progressLoop(() => {
+    const progress = yield* Effect.forkChild(progressLoop((columns) => {
       const rows = [...tally().values()]
-      const total = rows.reduce((n, r) => n + r.pods, 0)
-      const cleaned = rows.reduce((n, r) => n + r.cleaned, 0)
-      const c = outcomes.counts()
       const s = controller.status()
-      return `cleaned ${cleaned}/${total} pods | actions done ${c.done} skipped ${c.skipped} failed ${c.failed} | ` +
-        `queue ${s.queue ? s.queue.ready + s.queue.processing : 0} running/ready, ${s.queue?.delayed ?? 0} delayed | ` +
-        `${s.waitingForArgo} waiting for Argo`
+      return demoProgressLine({
+        elapsedMs: clock.currentTimeMillisUnsafe() - start,
+        cleaned: rows.reduce((n, r) => n + r.cleaned, 0),
+        total: rows.reduce((n, r) => n + r.pods, 0),
+        ...outcomes.counts(),
+        ready: s.queue ? s.queue.ready + s.queue.processing : 0,
+        delayed: s.queue?.delayed ?? 0,
+        waitingForArgo: s.waitingForArgo
+      }, columns)
     }, { interval: Duration.millis(500) }))
 
     const finished = () => [...tally().values()].every((r) => r.accounted === r.pods)
@@ -149,7 +181,13 @@ export const runDemo = (config: ServiceConfig, options: DemoOptions = defaultDem
     lines.push(
       "",
       `actions: ${c.done} done, ${c.skipped} skipped, ${c.failed} failed; open exec sockets: ${sim.stats().execOpen}`,
-      `workflow nodes marked 'pod deleted': ${harmed}`
+      `workflow nodes marked 'pod deleted': ${harmed}`,
+      "",
+      ...formatReasons(
+        topReasons(outcomes.all()),
+        outcomes.all().filter((o) => o.kind !== "done").length,
+        process.stdout.isTTY ? terminalColumns(process.stdout) : Number.POSITIVE_INFINITY
+      )
     )
     process.stdout.write(lines.join("\n") + "\n")
     const healthyCleaned = harmed === 0 && [...rows].every(([node, r]) => node === options.partitioned || r.cleaned === r.pods)

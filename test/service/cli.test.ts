@@ -1,8 +1,8 @@
 /**
- * The command line as a user runs it: real child processes of `node src/main.ts`, talking to the
- * simulated cluster over real sockets.
+ * The command line as a user runs it: real child processes of `src/main.ts` (what the npm scripts
+ * and the image run) on this Node 24, talking to the simulated cluster over real sockets.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -115,14 +115,67 @@ describe("pod-cleanup command line", () => {
     expect(sim.requestLog.length).toBe(from) // nothing was sent anywhere
   })
 
-  it("--help on each command", async () => {
-    for (const command of ["run", "once", "demo"]) {
-      const result = await run([command, "--help"])
-      expect(result.code).toBe(0)
-      expect(result.stdout).toContain("--exec-timeout")
+  it("--help on each command lists the flags that command reads", async () => {
+    const [run_, once, demo, top] = await Promise.all([run(["run", "--help"]), run(["once", "--help"]), run(["demo", "-h"]), run(["--help"])])
+    for (const result of [run_, once, demo, top]) expect(result.code).toBe(0)
+    for (const result of [run_, once, demo]) expect(result.stdout).toContain("--exec-timeout")
+    expect(run_.stdout).toContain("--http-port <port>")
+    expect(run_.stdout).toContain("--lease-name <name>")
+    // once: its own flags and the settings it reads, nothing of leader election or HTTP.
+    for (const flag of ["--dry-run", "--output <table|json>", "--timeout <duration>", "--kubeconfig", "--namespaces", "--label-selector", "--workers", "--log-level", "--log-format", "--api-qps"]) {
+      expect(once.stdout).toContain(flag)
     }
-    const once = await run(["once", "--help"])
-    expect(once.stdout).toContain("--dry-run")
+    for (const flag of ["--http-port", "--leader-elect", "--lease-name", "--lease-namespace", "--lease-duration", "--renew-deadline", "--retry-period", "--identity"]) {
+      expect(once.stdout).not.toContain(flag)
+    }
+    expect(demo.stdout).toContain("simulated Kubernetes API server")
+    expect(demo.stdout).toContain("default 3s")
+    expect(demo.stdout).not.toContain("--kubeconfig")
+    expect(top.stdout).toContain("npm run once --")
+  })
+
+  it("--version prints the package's version, alone and on every command", async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, "../../package.json"), "utf8"))
+    const results = await Promise.all([["--version"], ["run", "--version"], ["once", "--version"], ["demo", "--version"]].map((a) => run(a)))
+    for (const result of results) {
+      expect(result.code).toBe(0)
+      expect(result.stdout).toBe(`${version}\n`)
+    }
+  })
+
+  it("once refuses the flags it does not read; demo refuses --kubeconfig", async () => {
+    const once = await run(["once", "--dry-run", "--http-port", "9000", "--no-leader-elect"])
+    expect(once.code).toBe(2)
+    expect(once.stderr).toContain("--http-port, --no-leader-elect: not used by once")
+    const demo = await run(["demo", "--kubeconfig=/tmp/x"])
+    expect(demo.code).toBe(2)
+    expect(demo.stderr).toContain("--kubeconfig: not used by demo")
+  })
+
+  it("on a Node older than 24 every entry point says so in one line, without a stack trace", async () => {
+    // This Node, made to report 22.3.0 before the entry point runs.
+    const fake = "data:text/javascript,Object.defineProperty(process.versions,'node',{value:'22.3.0'})"
+    const child = spawn(process.execPath, ["--import", fake, main, "run"], { env: baseEnv(), stdio: ["ignore", "pipe", "pipe"] })
+    const result = await finish(child)
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/^pod-cleanup: needs Node\.js 24 or newer, but this is Node\.js 22\.3\.0 \(/)
+    expect(result.stderr).not.toMatch(/^\s+at /m)
+    // A real older Node, if the machine has one (a system Node 20 cannot even load .ts files): the
+    // npm scripts' preload says the same before Node tries to.
+    const older = ["/usr/bin/node", "/usr/local/bin/node"].find((bin) => {
+      try {
+        return Number(execFileSync(bin, ["-p", "process.versions.node.split('.')[0]"], { encoding: "utf8" }).trim()) < 24
+      } catch {
+        return false
+      }
+    })
+    if (older !== undefined) {
+      const preload = path.resolve(import.meta.dirname, "../../scripts/require-node.mjs")
+      const old = await finish(spawn(older, ["--import", preload, main, "run"], { env: baseEnv(), stdio: ["ignore", "pipe", "pipe"] }))
+      expect(old.code).toBe(1)
+      expect(old.stderr).toMatch(/^pod-cleanup: needs Node\.js 24 or newer, but this is Node\.js \d+\./)
+      expect(old.stderr).not.toContain("ERR_UNKNOWN_FILE_EXTENSION")
+    }
   })
 
   it("once --dry-run prints the plan and changes nothing", async () => {
@@ -187,5 +240,8 @@ describe("pod-cleanup command line", () => {
       else expect(cleaned).toBe(pods)
     }
     expect(result.stdout).toContain("open exec sockets: 0")
+    // The summary counts the reasons recorded for what was not cleaned: node-4's open breaker.
+    expect(result.stdout).toMatch(/^recorded reasons \(/m)
+    expect(result.stdout).toMatch(/^ +\d+ {2}skipped {2}terminateContainers: node node-4: exec breaker open/m)
   }, 120_000)
 })
