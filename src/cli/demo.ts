@@ -104,7 +104,11 @@ export const runDemo = (config: ServiceConfig, options: DemoOptions = defaultDem
     const scope = yield* Scope.Scope
     const clock = yield* Clock.Clock
     const services = yield* Layer.buildWithScope(
-      podCleanupLayer(config).pipe(Layer.provide(KubeClient.fromLoaded(loaded))),
+      podCleanupLayer(config).pipe(
+        Layer.provide(KubeClient.fromLoaded(loaded)),
+        // The summary reads every pod's outcomes.
+        Layer.provide(Layer.succeed(Outcomes.Capacity, Math.max(Outcomes.defaultCapacity, 8 * options.pods)))
+      ),
       scope
     )
     const outcomes = Context.get(services, Outcomes)

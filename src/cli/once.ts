@@ -74,7 +74,11 @@ const clean = (config: ServiceConfig, loaded: LoadedKubeConfig, timeout: Duratio
           podFilter: (key) => keys.has(key),
           onDecision: (result) => void decided.set(`${result.namespace}/${result.pod}`, { result, at: clock.currentTimeMillisUnsafe() })
         }
-      ).pipe(Layer.provide(client)),
+      ).pipe(
+        Layer.provide(client),
+        // The pass reads the outcomes of all its pods: keep them (about 4 actions a pod).
+        Layer.provide(Layer.succeed(Outcomes.Capacity, Math.max(Outcomes.defaultCapacity, 8 * keys.size)))
+      ),
       scope
     )
     const controller = Context.get(services, Controller)
