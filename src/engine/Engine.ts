@@ -334,7 +334,7 @@ export const makeEngine = (options: EngineOptions) =>
             parked.set(key, item)
             yield* park(key, { ...item, node: result.busyNode, slot: undefined }, result.busyNode)
           } else if (result._tag === "Requeue") {
-            yield* Effect.logInfo(`requeued: ${result.reason}`).pipe(
+            yield* (result.quiet === true ? Effect.logDebug : Effect.logInfo)(`requeued: ${result.reason}`).pipe(
               Effect.annotateLogs({ namespace: item.request.namespace, pod: item.request.pod, action: item.request.action })
             )
             yield* queue.add(
@@ -360,7 +360,7 @@ export const makeEngine = (options: EngineOptions) =>
             )
           } else {
             yield* record(item, key, result.kind, result.reason, result.node)
-            if (result.kind !== "done") {
+            if (result.kind !== "done" && result.dryRun !== true) {
               const given = result.retryable === true ? `giving up after ${settings.actionRetries} retries: ` : ""
               const log = result.kind === "failed" || given !== "" ? Effect.logWarning : Effect.logInfo
               yield* log(`${item.request.action} ${result.kind}: ${given}${result.reason}`).pipe(
