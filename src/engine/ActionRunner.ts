@@ -11,7 +11,14 @@
  * - transient API errors and 409s are retried with a capped, jittered exponential `Schedule` that
  *   honours `Retry-After`; not-found is success; forbidden and invalid are reported, not retried;
  * - containers are signalled concurrently (bounded), each exec through the node's guard; a timed-out
- *   exec is logged, counted, and answered by a requeue after a backoff, never an immediate retry.
+ *   exec is logged, counted, and answered by a requeue after a backoff, never an immediate retry;
+ * - in a dry run (`dryRun`, shadow mode) everything above runs as usual (reads, the re-checked
+ *   decision, Argo's gate, the caps), and at the point where an exec, a patch or a delete would go
+ *   out it is logged and counted (`pod_cleanup_dry_run_actions_total`) instead; the outcome is
+ *   "skipped" with reason "dry run: would ...", and no follow-up (SIGKILL) is scheduled, since no
+ *   SIGTERM was sent;
+ * - deletes and finalizer removals take one from the per-minute destructive budget
+ *   (`maxDestructivePerMinute`); past it they are requeued for the next minute, nothing is lost.
  */
 import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Result } from "effect"
 import { type ActionName, actionKey, type ActionRequest } from "../domain/Action.ts"
@@ -25,7 +32,8 @@ import { PodApi } from "../kube/PodApi.ts"
 import { PodExec } from "../kube/PodExec.ts"
 import { ApiRateLimiter } from "./ApiRateLimiter.ts"
 import { EngineConfig } from "./EngineSettings.ts"
-import { execDuration, execTimeouts, retriesTotal } from "./metrics.ts"
+import { makeDestructiveBudget } from "./DestructiveBudget.ts"
+import { dryRunActions, execDuration, execTimeouts, retriesTotal } from "./metrics.ts"
 import { retryApi } from "./retryPolicy.ts"
 import { NodeGuard, type NodeUnavailableError, type Slot } from "./NodeGuard.ts"
 import { PodCache } from "./PodCache.ts"
@@ -61,6 +69,8 @@ export type ActionResult =
      * tries the action again later, with backoff, a bounded number of times.
      */
     readonly retryable?: boolean | undefined
+    /** A dry run's "would ...": it has been logged already. */
+    readonly dryRun?: boolean | undefined
   }
   | {
     /** Not finished: try again after `after` (a timed-out exec to retry, or a busy node). */
@@ -71,6 +81,8 @@ export type ActionResult =
     /** Set when every exec slot of this node was taken: wait for one rather than for `after`. */
     readonly busyNode?: string | undefined
     readonly followUps: ReadonlyArray<FollowUp>
+    /** Logged by the runner already (once per window, the destructive cap): the engine logs it at debug. */
+    readonly quiet?: boolean | undefined
   }
 
 const finished = (
@@ -107,6 +119,30 @@ export class ActionRunner extends Context.Service<ActionRunner, {
       const workflows = yield* WorkflowSource
       const limiter = yield* ApiRateLimiter
       const cache = yield* PodCache
+      const budget = makeDestructiveBudget(settings.maxDestructivePerMinute, yield* Clock.Clock)
+
+      /**
+       * Dry run: what the action would write or exec, logged and counted instead of done. The
+       * outcome is "skipped" (nothing changed) and schedules nothing.
+       */
+      const wouldDo = (action: ActionName, what: string, node: string | undefined) =>
+        Effect.as(
+          Effect.andThen(
+            Metric.update(Metric.withAttributes(dryRunActions, { action }), 1),
+            Effect.logInfo(`dry run: would ${what}`).pipe(Effect.annotateLogs({ dryRun: true, node: node ?? "" }))
+          ),
+          { _tag: "Finished", kind: "skipped", reason: `dry run: would ${what}`, node, followUps: [], retryable: false, dryRun: true } as const
+        )
+
+      /** A delete or finalizer removal the destructive cap puts off: requeued for the next minute. */
+      const capped = (reason: string, retryInMs: number, node: string | undefined): ActionResult => ({
+        _tag: "Requeue",
+        reason,
+        after: Duration.millis(Math.max(1, retryInMs)),
+        node,
+        followUps: [],
+        quiet: true
+      })
 
       const api = <A>(effect: Effect.Effect<A, KubeApiError>) => Effect.andThen(limiter.take, effect)
 
@@ -275,6 +311,11 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           const node = pod.spec.nodeName
           const running = runningContainers(pod)
           if (running.length === 0) return finished("done", "no container is running", node)
+          if (settings.dryRun) {
+            const commands = running.map((c) => `${c}: ${JSON.stringify(killCommand(pod, c, signal).argv)}`).join(", ")
+            const grace = signal === "SIGTERM" ? `; SIGKILL would follow after ${Duration.format(terminationGracePeriod(pod))} if they still ran` : ""
+            return yield* wouldDo(queued.request.action, `send ${signal} to ${running.length} container(s) on node ${node ?? "?"} (${commands})${grace}`, node)
+          }
           // One action never takes more than its node's exec slots: its own signals wait for each
           // other; only other actions' execs can make the node busy.
           const concurrency = Math.max(
@@ -330,7 +371,19 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               followUps
             } as const
           }
+          // Every cluster-wide exec slot stayed busy (--exec-cap) for the exec deadline: try again shortly.
+          const cappedExecs = unavailable.filter((r) => r.error.reason === "exec-cap")
+          if (cappedExecs.length > 0) {
+            return {
+              _tag: "Requeue",
+              reason: `${cappedExecs[0]!.error.message}; not yet signalled: ${names(cappedExecs)}`,
+              after: Duration.millis(cappedExecs[0]!.error.retryInMs),
+              node,
+              followUps
+            } as const
+          }
           if (timedOut.length > 0 && open.length === 0 && queued.attempt <= settings.execRetries) {
+            yield* Metric.update(Metric.withAttributes(retriesTotal, { action: queued.request.action, reason: "exec timeout" }), 1)
             return {
               _tag: "Requeue",
               reason: `exec timed out for ${names(timedOut)}; retrying after ${Duration.format(settings.execRetryBackoff)}`,
@@ -412,10 +465,14 @@ export class ActionRunner extends Context.Service<ActionRunner, {
         })
 
       /** Deletes the pod decided for: the whole decision re-checked, or (deletePodByUID) Argo's part. */
-      const deleteLive = (request: ActionRequest) =>
-        retrying(
+      const deleteLive = (request: ActionRequest) => {
+        let granted = false
+        return retrying(
           request.action,
           Effect.gen(function*() {
+            // The minute's budget is spent: wait for the next one without reading anything.
+            const room = granted ? undefined : yield* budget.check(request.action)
+            if (room?._tag === "Deferred") return capped(room.reason, room.retryInMs, undefined)
             const live = yield* livePod(request)
             if (live.pod === undefined) return live.result
             const pod = live.pod
@@ -425,6 +482,20 @@ export class ActionRunner extends Context.Service<ActionRunner, {
             const finalizer = hasStatusFinalizer(pod)
             if (pod.metadata.deletionTimestamp !== undefined && !finalizer) {
               return finished("done", "pod already being deleted", node)
+            }
+            if (!granted) {
+              const taken = yield* budget.take(request.action)
+              if (taken._tag === "Deferred") return capped(taken.reason, taken.retryInMs, node)
+              granted = true
+            }
+            if (settings.dryRun) {
+              return yield* wouldDo(
+                request.action,
+                `${finalizer ? "remove the status finalizer of and " : ""}delete pod ${request.namespace}/${request.pod} (uid ${pod.metadata.uid}${
+                  settings.deleteGracePeriodSeconds === undefined ? "" : `, grace period ${settings.deleteGracePeriodSeconds}s`
+                })`,
+                node
+              )
             }
             if (finalizer) {
               yield* api(pods.patch(request.namespace, request.pod, podPatch(pod, { dropStatusFinalizer: true })))
@@ -436,6 +507,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
             return finished("done", `deleted${finalizer ? " (status finalizer removed first)" : ""}`, node)
           })
         )
+      }
 
       const byAction = (queued: QueuedAction): Effect.Effect<ActionResult, KubeApiError> => {
         const request = queued.request
@@ -475,6 +547,13 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                 if (stop !== undefined) return stop
                 // As Argo does, the label patch also drops the status finalizer (guarded by resourceVersion).
                 const labels = { [LabelKeyCompleted]: "true" }
+                if (settings.dryRun) {
+                  return yield* wouldDo(
+                    request.action,
+                    `label pod ${request.namespace}/${request.pod} ${LabelKeyCompleted}=true${finalizer ? " and remove its status finalizer" : ""}`,
+                    pod.spec.nodeName
+                  )
+                }
                 yield* api(pods.patch(request.namespace, request.pod, podPatch(pod, { labels, dropStatusFinalizer: finalizer })))
                 return finished("done", `labelled ${LabelKeyCompleted}=true`, pod.spec.nodeName)
               })
@@ -485,15 +564,26 @@ export class ActionRunner extends Context.Service<ActionRunner, {
             return deleteLive(request)
           case "removeFinalizer": {
             const read = podForAttempts(request)
+            let granted = false
             return retrying(
               request.action,
               Effect.gen(function*() {
+                const room = granted ? undefined : yield* budget.check(request.action)
+                if (room?._tag === "Deferred") return capped(room.reason, room.retryInMs, undefined)
                 const live = yield* read
                 if (live.pod === undefined) return live.result
                 const pod = live.pod
                 if (!hasStatusFinalizer(pod)) return finished("done", "no status finalizer", pod.spec.nodeName)
                 const stop = yield* stillCalledFor(pod, "removeFinalizer")
                 if (stop !== undefined) return stop
+                if (!granted) {
+                  const taken = yield* budget.take(request.action)
+                  if (taken._tag === "Deferred") return capped(taken.reason, taken.retryInMs, pod.spec.nodeName)
+                  granted = true
+                }
+                if (settings.dryRun) {
+                  return yield* wouldDo(request.action, `remove the status finalizer of pod ${request.namespace}/${request.pod}`, pod.spec.nodeName)
+                }
                 yield* api(pods.patch(request.namespace, request.pod, podPatch(pod, { dropStatusFinalizer: true })))
                 return finished("done", "status finalizer removed", pod.spec.nodeName)
               })

@@ -15,7 +15,7 @@ import { PodApi } from "../kube/PodApi.ts"
 import { ActionRunner, type QueuedAction } from "./ActionRunner.ts"
 import { PodCache } from "./PodCache.ts"
 import { EngineConfig } from "./EngineSettings.ts"
-import { longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "./metrics.ts"
+import { ActionQueueName, longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "./metrics.ts"
 import { NodeGuard } from "./NodeGuard.ts"
 import { type Outcome, Outcomes } from "./Outcomes.ts"
 import { makeWorkQueue, type QueueDepth } from "./WorkQueue.ts"
@@ -89,9 +89,9 @@ export const makeEngine = (options: EngineOptions) =>
     const pods = yield* PodApi
     const guard = yield* NodeGuard
     const clock = yield* Clock.Clock
-    const queue = yield* makeWorkQueue<QueuedAction>()
+    const queue = yield* makeWorkQueue<QueuedAction>({ name: ActionQueueName })
     /** Pods to decide again (keys `namespace/name`), read from the cache when their turn comes. */
-    const intake = yield* makeWorkQueue<{ readonly namespace: string; readonly name: string }>()
+    const intake = yield* makeWorkQueue<{ readonly namespace: string; readonly name: string }>({ name: `${ActionQueueName}_intake` })
     const cache = yield* PodCache
     const scope = yield* Scope.Scope
     const running = new Map<number, { readonly key: string; readonly since: number; readonly item: QueuedAction }>()
@@ -334,7 +334,7 @@ export const makeEngine = (options: EngineOptions) =>
             parked.set(key, item)
             yield* park(key, { ...item, node: result.busyNode, slot: undefined }, result.busyNode)
           } else if (result._tag === "Requeue") {
-            yield* Effect.logInfo(`requeued: ${result.reason}`).pipe(
+            yield* (result.quiet === true ? Effect.logDebug : Effect.logInfo)(`requeued: ${result.reason}`).pipe(
               Effect.annotateLogs({ namespace: item.request.namespace, pod: item.request.pod, action: item.request.action })
             )
             yield* queue.add(
@@ -360,7 +360,7 @@ export const makeEngine = (options: EngineOptions) =>
             )
           } else {
             yield* record(item, key, result.kind, result.reason, result.node)
-            if (result.kind !== "done") {
+            if (result.kind !== "done" && result.dryRun !== true) {
               const given = result.retryable === true ? `giving up after ${settings.actionRetries} retries: ` : ""
               const log = result.kind === "failed" || given !== "" ? Effect.logWarning : Effect.logInfo
               yield* log(`${item.request.action} ${result.kind}: ${given}${result.reason}`).pipe(
@@ -389,6 +389,8 @@ export const makeEngine = (options: EngineOptions) =>
         let oldest = now
         for (const r of running.values()) oldest = Math.min(oldest, r.since)
         yield* Metric.update(longestRunningSeconds, (now - oldest) / 1000)
+        yield* queue.sampleMetrics
+        yield* intake.sampleMetrics
         yield* Effect.sleep("1 second")
       })
     )

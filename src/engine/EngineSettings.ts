@@ -20,6 +20,22 @@ export interface EngineSettings {
   readonly signalConcurrency: number
   /** Concurrent execs per node; 0 = no cap (Argo). */
   readonly perNodeExecCap: number
+  /**
+   * Concurrent execs cluster-wide; 0 = no cap. The API server's priority and fairness does not
+   * cover exec (a long-running request), so this bounds what pod-cleanup holds open across nodes;
+   * an exec waits for a slot at most `execTimeout`.
+   */
+  readonly execCap: number
+  /**
+   * Deletes and finalizer removals per minute (a fixed one-minute window); 0 = no cap. Past it,
+   * they wait for the next minute (labelling goes on), with an error log once per minute.
+   */
+  readonly maxDestructivePerMinute: number
+  /**
+   * Shadow mode: watch and decide as usual, log and count every write or exec an action would
+   * make, and make none (no exec, patch or delete reaches the API server).
+   */
+  readonly dryRun: boolean
   /** Consecutive exec timeouts that open a node's breaker; 0 = no breaker (Argo). */
   readonly breakerThreshold: number
   readonly breakerCooldown: Duration.Duration
@@ -51,6 +67,9 @@ export const defaultEngineSettings: EngineSettings = {
   execRetryBackoff: Duration.seconds(5),
   signalConcurrency: 8,
   perNodeExecCap: 2,
+  execCap: 32,
+  maxDestructivePerMinute: 0,
+  dryRun: false,
   breakerThreshold: 3,
   breakerCooldown: Duration.seconds(60),
   retryBase: Duration.millis(100),

@@ -9,11 +9,17 @@
  * becomes free in between, so a newcomer cannot take it and nobody waits twice). A waiter that is
  * interrupted leaves the line (and passes on a slot it was just handed). When the breaker opens,
  * the whole line fails fast. Nothing is polled and no timer stands in for a lost wake-up.
+ *
+ * Beside the per-node cap, a cluster-wide one (`globalExecCap`): the API server's priority and
+ * fairness does not cover exec, so pod-cleanup bounds the execs it holds open itself. An exec that
+ * got its node's slot waits, first come first served, for a cluster-wide slot, at most
+ * `globalExecWait` (the exec deadline: an exec that waited longer would be late anyway); then it
+ * fails with `NodeUnavailableError` ("exec-cap") and its node slot goes back.
  */
 import { Clock, Context, Data, Deferred, Duration, Effect, Exit, Layer, Metric } from "effect"
 import type { ExecError } from "../kube/ExecError.ts"
 import * as Breaker from "./breaker.ts"
-import { breakerState, breakerTransitions } from "./metrics.ts"
+import { breakerState, breakerTransitions, execCapWaits, execsInFlight } from "./metrics.ts"
 
 export interface NodeGuardSettings {
   /** Concurrent execs per node; 0 means no cap. */
@@ -21,18 +27,24 @@ export interface NodeGuardSettings {
   /** Consecutive exec timeouts that open a node's breaker; 0 disables the breaker. */
   readonly breakerThreshold: number
   readonly breakerCooldown: Duration.Duration
+  /** Concurrent execs across all nodes; 0 or unset means no cap. */
+  readonly globalExecCap?: number | undefined
+  /** How long an exec waits for a cluster-wide slot before it gives up ("exec-cap"); default 30 s. */
+  readonly globalExecWait?: Duration.Duration | undefined
 }
 
 export const defaultNodeGuardSettings: NodeGuardSettings = {
   perNodeExecCap: 2,
   breakerThreshold: 3,
-  breakerCooldown: Duration.seconds(60)
+  breakerCooldown: Duration.seconds(60),
+  globalExecCap: 32,
+  globalExecWait: Duration.seconds(30)
 }
 
 /** The exec was not attempted: the node's breaker is open, or all its exec slots are busy. */
 export class NodeUnavailableError extends Data.TaggedError("NodeUnavailableError")<{
   readonly node: string
-  readonly reason: "breaker-open" | "busy"
+  readonly reason: "breaker-open" | "busy" | "exec-cap"
   /** When it is worth trying again. */
   readonly retryInMs: number
   readonly message: string
@@ -88,6 +100,8 @@ export class NodeGuard extends Context.Service<NodeGuard, {
    * `NodeUnavailableError` ("breaker-open") when the node's breaker opens meanwhile.
    */
   readonly acquireSlot: (node: string) => Effect.Effect<Slot, NodeUnavailableError>
+  /** Execs running now, cluster-wide (those waiting for a cluster-wide slot not counted). */
+  readonly execsInFlight: () => number
 }>()("pod-cleanup/NodeGuard") {
   static readonly layerWith = (settings: Partial<NodeGuardSettings> = {}): Layer.Layer<NodeGuard> =>
     Layer.effect(NodeGuard, Effect.suspend(() => makeNodeGuard({ ...defaultNodeGuardSettings, ...settings })))
@@ -162,6 +176,53 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
 
     const capped = () => settings.perNodeExecCap > 0
 
+    // ---- the cluster-wide cap ------------------------------------------------------------------
+    const globalCap = Math.max(0, settings.globalExecCap ?? 0)
+    const globalWait = settings.globalExecWait ?? Duration.seconds(30)
+    /** Execs holding a cluster-wide slot (running, or handed one and about to run). */
+    let inFlight = 0
+    const globalWaiters: Array<{ readonly deferred: Deferred.Deferred<void>; handed: boolean }> = []
+    const publishInFlight = Effect.suspend(() => Metric.update(execsInFlight, inFlight))
+    const releaseGlobal = Effect.suspend(() => {
+      const next = globalWaiters.shift()
+      if (next === undefined) inFlight--
+      else {
+        next.handed = true
+        Deferred.doneUnsafe(next.deferred, Exit.void)
+      }
+      return publishInFlight
+    })
+    /** A cluster-wide slot: true once held, false when none came within `globalWait`. */
+    const acquireGlobal: Effect.Effect<boolean> = Effect.suspend(() => {
+      if (globalCap === 0 || (inFlight < globalCap && globalWaiters.length === 0)) {
+        inFlight++
+        return Effect.as(publishInFlight, true)
+      }
+      const waiter = { deferred: Deferred.makeUnsafe<void>(), handed: false }
+      globalWaiters.push(waiter)
+      return Deferred.await(waiter.deferred).pipe(
+        Effect.timeoutOption(globalWait),
+        Effect.onInterrupt(() =>
+          Effect.suspend(() => {
+            const at = globalWaiters.indexOf(waiter)
+            if (at >= 0) globalWaiters.splice(at, 1)
+            // Handed a slot just as it was interrupted: pass it on.
+            return waiter.handed ? releaseGlobal : Effect.void
+          })
+        ),
+        Effect.flatMap((got) =>
+          Effect.suspend(() => {
+            if (got._tag === "Some" || waiter.handed) {
+              return Effect.as(Metric.update(Metric.withAttributes(execCapWaits, { result: "acquired" }), 1), true)
+            }
+            const at = globalWaiters.indexOf(waiter)
+            if (at >= 0) globalWaiters.splice(at, 1)
+            return Effect.as(Metric.update(Metric.withAttributes(execCapWaits, { result: "timeout" }), 1), false)
+          })
+        )
+      )
+    })
+
     const acquireSlot = (node: string): Effect.Effect<Slot, NodeUnavailableError> =>
       Effect.suspend(() => {
         const state = stateOf(node)
@@ -187,12 +248,38 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
         )
       })
 
+    /** Fails an exec that got no cluster-wide slot within `globalWait`. */
+    const capError = (node: string) =>
+      new NodeUnavailableError({
+        node,
+        reason: "exec-cap",
+        retryInMs: 1000,
+        message: `all ${globalCap} cluster-wide exec slots (--exec-cap) stayed busy for ${Duration.format(globalWait)}`
+      })
+
+    /**
+     * Runs `run` in a cluster-wide slot; `giveBack` runs when none came (or the wait was
+     * interrupted): the caller's node slot goes back there, with no verdict on the node.
+     */
+    const underGlobalCap = <A, E>(
+      node: string,
+      run: Effect.Effect<A, E>,
+      giveBack: Effect.Effect<void>
+    ): Effect.Effect<A, E | NodeUnavailableError> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(Effect.exit(restore(acquireGlobal)), (global): Effect.Effect<A, E | NodeUnavailableError> => {
+          if (Exit.isFailure(global)) return Effect.andThen(giveBack, Effect.failCause(global.cause))
+          if (!global.value) return Effect.andThen(giveBack, Effect.fail(capError(node)))
+          return Effect.ensuring(restore(run), releaseGlobal)
+        })
+      )
+
     const exec = <A>(
       node: string | undefined,
       run: Effect.Effect<A, ExecError>,
       slot?: Slot | undefined
     ): Effect.Effect<A, ExecError | NodeUnavailableError> => {
-      if (node === undefined || node === "") return run
+      if (node === undefined || node === "") return underGlobalCap("", run, Effect.void)
       const state = stateOf(node)
       return Effect.gen(function*() {
         const admission = Breaker.admit(state.breaker, clock.currentTimeMillisUnsafe(), breakerSettings)
@@ -220,7 +307,7 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
           if (capped()) freeSlot(node, state)
         })
         // onExit, not exit: the verdict must be recorded even when the caller is interrupted.
-        return yield* Effect.onExit(run, (exit) => {
+        const judged = Effect.onExit(run, (exit) => {
           const recorded: Breaker.Recorded = Exit.isSuccess(exit)
             ? Breaker.recordAnswer(state.breaker)
             : exit.cause.reasons.some((r) => r._tag === "Fail" && isNodeTimeout(r.error))
@@ -232,6 +319,14 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
           // The verdict first: a breaker that opens fails the line before the slot is handed on.
           return Effect.andThen(publish(node, state, recorded.transition), release)
         })
+        // No cluster-wide slot in time: the node's slot (and a half-open probe) go back, no verdict.
+        const giveBack = Effect.andThen(
+          Effect.sync(() => {
+            if (admission.probe) state.breaker = Breaker.releaseProbe(state.breaker)
+          }),
+          release
+        )
+        return yield* underGlobalCap(node, judged, giveBack)
       })
     }
 
@@ -245,6 +340,7 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
         return state !== undefined && state.breaker._tag !== "Open" &&
           (state.inUse >= settings.perNodeExecCap || state.waiters.length > 0)
       },
-      acquireSlot
+      acquireSlot,
+      execsInFlight: () => inFlight
     })
   })

@@ -4,8 +4,23 @@
  * a key is queued at most once; adding a key that waits for a later time moves it earlier; adding
  * a key that is being processed queues it again once `done` is called, never twice at once. One
  * scheduler fiber sleeps until the earliest due time (or a new earlier one): nothing is polled.
+ *
+ * A named queue exports client-go's workqueue series with `name` (`workqueue_adds_total`, `_depth`,
+ * `_queue_duration_seconds`, `_work_duration_seconds`, `_retries_total`, `_unfinished_work_seconds`,
+ * `_longest_running_processor_seconds`) with client-go's meanings: an add is an item becoming ready
+ * (after its delay, if it had one), a retry is an add with a delay (client-go's `AddAfter`), the
+ * depth counts ready items, and the last two are refreshed by `sampleMetrics`.
  */
-import { Cause, Clock, Effect, Queue, type Scope } from "effect"
+import { Cause, Clock, Effect, Metric, Queue, type Scope } from "effect"
+import {
+  workqueueAdds,
+  workqueueDepth,
+  workqueueLongestRunning,
+  workqueueQueueDuration,
+  workqueueRetries,
+  workqueueUnfinishedWork,
+  workqueueWorkDuration
+} from "./metrics.ts"
 
 export interface QueueDepth {
   /** Due now, waiting for a worker. */
@@ -37,12 +52,19 @@ export interface WorkQueue<A> {
   /** Keys and due times of everything not yet taken (for outcomes at shutdown). */
   readonly pending: () => ReadonlyArray<{ readonly key: string; readonly item: A; readonly at: number }>
   readonly shutdown: Effect.Effect<void>
+  /** Refreshes the queue's workqueue gauges (a no-op for an unnamed queue). */
+  readonly sampleMetrics: Effect.Effect<void>
+}
+
+export interface WorkQueueOptions {
+  /** The `name` label of the queue's workqueue metrics; none without it. */
+  readonly name?: string | undefined
 }
 
 type Entry<A> =
-  | { state: "ready"; item: A; at: number }
+  | { state: "ready"; item: A; at: number; readyAt: number }
   | { state: "delayed"; item: A; at: number }
-  | { state: "processing"; item: A; at: number; again?: { item: A; at: number } | undefined }
+  | { state: "processing"; item: A; at: number; startedAt: number; again?: { item: A; at: number } | undefined }
 
 /** A binary min-heap of (due time, key); stale entries are skipped when popped. */
 class DueHeap {
@@ -85,9 +107,13 @@ class DueHeap {
   }
 }
 
-export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Scope> =>
+export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<WorkQueue<A>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const clock = yield* Clock.Clock
+    const name = options.name
+    /** Adds and retries not yet reported to the metrics. */
+    let unreportedAdds = 0
+    let unreportedRetries = 0
     const ready = yield* Queue.unbounded<string, Cause.Done>()
     const wakeups = yield* Queue.sliding<void>(1)
     const entries = new Map<string, Entry<A>>()
@@ -96,9 +122,28 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
     let processingCount = 0
 
     const makeReady = (key: string, item: A, at: number) => {
-      entries.set(key, { state: "ready", item, at })
+      entries.set(key, { state: "ready", item, at, readyAt: clock.currentTimeMillisUnsafe() })
+      unreportedAdds++
       Queue.offerUnsafe(ready, key)
     }
+    const readyCount = () => entries.size - delayedCount - processingCount
+    const named = <In, S>(metric: Metric.Metric<In, S>) => Metric.withAttributes(metric, { name: name ?? "" })
+    /** Reports the adds and retries since the last report, and the depth. */
+    const report: Effect.Effect<void> = name === undefined ? Effect.void : Effect.suspend(() => {
+      const adds = unreportedAdds
+      const retries = unreportedRetries
+      unreportedAdds = 0
+      unreportedRetries = 0
+      return Effect.all([
+        adds > 0 ? Metric.update(named(workqueueAdds), adds) : Effect.void,
+        retries > 0 ? Metric.update(named(workqueueRetries), retries) : Effect.void,
+        Metric.update(named(workqueueDepth), readyCount())
+      ], { discard: true })
+    })
+    const observe = (metric: Metric.Metric<number, unknown>, sinceMillis: number): Effect.Effect<void> =>
+      name === undefined
+        ? Effect.void
+        : Metric.update(named(metric), Math.max(0, clock.currentTimeMillisUnsafe() - sinceMillis) / 1000)
 
     const schedule = (key: string, item: A, at: number, now: number): void => {
       if (at <= now) {
@@ -115,6 +160,8 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
     const addUnsafe = (key: string, item: A, at?: number): boolean => {
         const now = clock.currentTimeMillisUnsafe()
         const due = at ?? now
+        // client-go counts every AddAfter as a retry (backoffs, requeues, delayed follow-ups).
+        if (due > now) unreportedRetries++
         const entry = entries.get(key)
         if (entry === undefined) {
           schedule(key, item, due, now)
@@ -134,7 +181,8 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
             return true
         }
     }
-    const add = (key: string, item: A, at?: number): Effect.Effect<boolean> => Effect.sync(() => addUnsafe(key, item, at))
+    const add = (key: string, item: A, at?: number): Effect.Effect<boolean> =>
+      Effect.tap(Effect.sync(() => addUnsafe(key, item, at)), () => report)
 
     /** Moves every due delayed entry to ready; returns the next due time, if any. */
     const promote = (now: number): number | undefined => {
@@ -157,6 +205,7 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
     const scheduler = Effect.gen(function*() {
       for (;;) {
         const next = promote(clock.currentTimeMillisUnsafe())
+        yield* report
         const wake = Queue.take(wakeups)
         if (next === undefined) {
           yield* wake
@@ -172,19 +221,39 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
         const entry = entries.get(key)
         // Removed (or removed and re-added later) while it waited in the ready queue: not this one.
         if (entry === undefined || entry.state !== "ready") return take
-        entries.set(key, { state: "processing", item: entry.item, at: entry.at })
+        entries.set(key, { state: "processing", item: entry.item, at: entry.at, startedAt: clock.currentTimeMillisUnsafe() })
         processingCount++
-        return Effect.succeed({ key, item: entry.item })
+        return Effect.as(Effect.andThen(observe(workqueueQueueDuration, entry.readyAt), report), { key, item: entry.item })
       }))
 
     const done = (key: string): Effect.Effect<void> =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         const entry = entries.get(key)
-        if (entry === undefined || entry.state !== "processing") return
+        if (entry === undefined || entry.state !== "processing") return Effect.void
         processingCount--
         entries.delete(key)
         if (entry.again !== undefined) schedule(key, entry.again.item, entry.again.at, clock.currentTimeMillisUnsafe())
+        return Effect.andThen(observe(workqueueWorkDuration, entry.startedAt), report)
       })
+
+    const sampleMetrics: Effect.Effect<void> = name === undefined ? Effect.void : Effect.suspend(() => {
+      const now = clock.currentTimeMillisUnsafe()
+      let unfinished = 0
+      let longest = 0
+      for (const entry of entries.values()) {
+        if (entry.state !== "processing") continue
+        const age = Math.max(0, now - entry.startedAt) / 1000
+        unfinished += age
+        longest = Math.max(longest, age)
+      }
+      return Effect.andThen(
+        Effect.all([
+          Metric.update(named(workqueueUnfinishedWork), unfinished),
+          Metric.update(named(workqueueLongestRunning), longest)
+        ], { discard: true }),
+        report
+      )
+    })
 
     const remove = (key: string): A | undefined => {
       const entry = entries.get(key)
@@ -209,6 +278,16 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
 
     const shutdown = Effect.asVoid(Queue.end(ready))
     yield* Effect.addFinalizer(() => shutdown)
+    // A queue that is gone (leadership lost) holds nothing: its gauges say so.
+    if (name !== undefined) {
+      yield* Effect.addFinalizer(() =>
+        Effect.all([
+          Metric.update(named(workqueueDepth), 0),
+          Metric.update(named(workqueueUnfinishedWork), 0),
+          Metric.update(named(workqueueLongestRunning), 0)
+        ], { discard: true })
+      )
+    }
 
     return {
       add,
@@ -225,6 +304,7 @@ export const makeWorkQueue = <A>(): Effect.Effect<WorkQueue<A>, never, Scope.Sco
         }
         return out
       },
-      shutdown
+      shutdown,
+      sampleMetrics
     }
   })

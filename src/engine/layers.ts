@@ -39,7 +39,10 @@ export const engineServicesLayer = (settings: EngineSettings) =>
     NodeGuard.layerWith({
       perNodeExecCap: settings.perNodeExecCap,
       breakerThreshold: settings.breakerThreshold,
-      breakerCooldown: settings.breakerCooldown
+      breakerCooldown: settings.breakerCooldown,
+      globalExecCap: settings.execCap,
+      // An exec that waited longer for a cluster-wide slot would be past its own deadline.
+      globalExecWait: settings.execTimeout
     }),
     ApiRateLimiter.layerWith(settings.apiQps, settings.apiBurst),
     PodApi.layer,

@@ -1,56 +1,273 @@
 /**
- * Every metric pod-cleanup exposes, in one place (names without the `pod_cleanup_` prefix that
- * `/metrics` adds). Exec timeouts get their own counter: Argo has none, and a hung exec there is
- * only visible as a longest-running queue item near 120 s.
+ * Every metric pod-cleanup exposes, in one place, with its full Prometheus name: pod-cleanup's own
+ * under `pod_cleanup_`, and the standard series under the names client-go, controller-runtime and
+ * prom-client give them (`workqueue_*`, `rest_client_*`, `leader_election_*`, `process_*`,
+ * `nodejs_*`), so the dashboards and alerts operators already have work unchanged. `/metrics`
+ * formats them without a prefix. Exec timeouts get their own counter: Argo has none, and a hung
+ * exec there is only visible as a longest-running queue item near 120 s.
+ *
+ * `initMetrics` exports every counter whose label combinations are known upfront at 0, so that
+ * `rate()` and `increase()` see the first increment; `sampleRuntimeMetrics` refreshes the process
+ * and Node runtime gauges (the HTTP server calls it on every scrape).
  */
-import { Metric } from "effect"
+import { Effect, Metric } from "effect"
+import * as fs from "node:fs"
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { ActionNames } from "../domain/Action.ts"
 
-export const actionsTotal = Metric.counter("actions_total", {
+// ---- pod-cleanup's own ------------------------------------------------------------------------
+
+export const actionsTotal = Metric.counter("pod_cleanup_actions_total", {
   description: "Actions that reached an outcome, by action and outcome (done, skipped, failed)",
   incremental: true
 })
 
-export const execDuration = Metric.histogram("exec_duration_seconds", {
+export const execDuration = Metric.histogram("pod_cleanup_exec_duration_seconds", {
   description: "Duration of pods/exec calls, by result",
   boundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 })
 
-export const execTimeouts = Metric.counter("exec_timeouts_total", {
+export const execTimeouts = Metric.counter("pod_cleanup_exec_timeouts_total", {
   description: "Exec calls that hit a deadline, by phase (handshake, stream) and node",
   incremental: true
 })
 
-export const retriesTotal = Metric.counter("retries_total", {
+export const execsInFlight = Metric.gauge("pod_cleanup_execs_in_flight", {
+  description: "Execs open cluster-wide right now (bounded by --exec-cap)"
+})
+
+export const execCapWaits = Metric.counter("pod_cleanup_exec_cap_waits_total", {
+  description: "Execs that had to wait for a cluster-wide exec slot (--exec-cap), by result (acquired, timeout)",
+  incremental: true
+})
+
+export const retriesTotal = Metric.counter("pod_cleanup_retries_total", {
   description: "Retries of actions, by action and reason",
   incremental: true
 })
 
-export const queueDepth = Metric.gauge("queue_depth", {
+export const queueDepth = Metric.gauge("pod_cleanup_queue_depth", {
   description: "Actions in the queue, by state (ready, delayed, processing)"
 })
 
-export const longestRunningSeconds = Metric.gauge("longest_running_action_seconds", {
+export const longestRunningSeconds = Metric.gauge("pod_cleanup_longest_running_action_seconds", {
   description: "How long the oldest action still running has been running"
 })
 
-export const workersBusy = Metric.gauge("workers_busy", {
+export const workersBusy = Metric.gauge("pod_cleanup_workers_busy", {
   description: "Workers running an action right now"
 })
 
-export const breakerState = Metric.gauge("node_breaker_state", {
+export const breakerState = Metric.gauge("pod_cleanup_node_breaker_state", {
   description: "Per-node exec circuit breaker: 0 closed, 1 half-open, 2 open"
 })
 
-export const breakerTransitions = Metric.counter("node_breaker_transitions_total", {
+export const breakerTransitions = Metric.counter("pod_cleanup_node_breaker_transitions_total", {
   description: "Per-node breaker transitions (opened, half-open, closed, reopened)",
   incremental: true
 })
 
-export const watchRestarts = Metric.counter("watch_restarts_total", {
+export const watchRestarts = Metric.counter("pod_cleanup_watch_restarts_total", {
   description: "Watch restarts, by resource and reason",
   incremental: true
 })
 
-export const podsWaitingForArgo = Metric.gauge("pods_waiting_for_argo", {
+export const podsWaitingForArgo = Metric.gauge("pod_cleanup_pods_waiting_for_argo", {
   description: "Finished pods whose label, delete or finalizer removal waits for Argo to record their node (or for their workflow to be seen)"
+})
+
+export const dryRunActions = Metric.counter("pod_cleanup_dry_run_actions_total", {
+  description: "Actions a dry run (--dry-run) would have taken and did not, by action",
+  incremental: true
+})
+
+export const destructiveCapReached = Metric.counter("pod_cleanup_destructive_cap_reached_total", {
+  description: "Minutes in which --max-destructive-per-minute stopped deletes and finalizer removals",
+  incremental: true
+})
+
+export const destructiveDeferred = Metric.counter("pod_cleanup_destructive_deferred_total", {
+  description: "Deletes and finalizer removals put off to the next minute by --max-destructive-per-minute, by action",
+  incremental: true
+})
+
+export const destructivePaused = Metric.gauge("pod_cleanup_destructive_paused", {
+  description: "1 while --max-destructive-per-minute holds deletes and finalizer removals back, else 0"
+})
+
+export const buildInfo = Metric.gauge("pod_cleanup_build_info", {
+  description: "Always 1; the labels say which pod-cleanup and Node.js run"
+})
+
+// ---- client-go / controller-runtime workqueue ---------------------------------------------------
+
+/** client-go's workqueue buckets: `prometheus.ExponentialBuckets(10e-9, 10, 10)`. */
+const workqueueBuckets = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10]
+
+export const workqueueAdds = Metric.counter("workqueue_adds_total", {
+  description: "Total number of adds handled by workqueue",
+  incremental: true
+})
+export const workqueueDepth = Metric.gauge("workqueue_depth", { description: "Current depth of workqueue" })
+export const workqueueQueueDuration = Metric.histogram("workqueue_queue_duration_seconds", {
+  description: "How long in seconds an item stays in workqueue before being requested",
+  boundaries: workqueueBuckets
+})
+export const workqueueWorkDuration = Metric.histogram("workqueue_work_duration_seconds", {
+  description: "How long in seconds processing an item from workqueue takes",
+  boundaries: workqueueBuckets
+})
+export const workqueueRetries = Metric.counter("workqueue_retries_total", {
+  description: "Total number of retries handled by workqueue",
+  incremental: true
+})
+export const workqueueUnfinishedWork = Metric.gauge("workqueue_unfinished_work_seconds", {
+  description:
+    "How many seconds of work has been done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads."
+})
+export const workqueueLongestRunning = Metric.gauge("workqueue_longest_running_processor_seconds", {
+  description: "How many seconds has the longest running processor for workqueue been running"
+})
+
+/** The name label of the action queue's workqueue series. */
+export const ActionQueueName = "pod_cleanup"
+
+// ---- client-go REST client ----------------------------------------------------------------------
+
+export const restClientRequests = Metric.counter("rest_client_requests_total", {
+  description: "Number of HTTP requests to the Kubernetes API, partitioned by status code, method, resource and verb",
+  incremental: true
+})
+export const restClientDuration = Metric.histogram("rest_client_request_duration_seconds", {
+  description: "Request latency in seconds, by method, resource and verb",
+  boundaries: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60]
+})
+
+const httpMethods: Record<string, string> = {
+  get: "GET",
+  list: "GET",
+  watch: "GET",
+  create: "POST",
+  update: "PUT",
+  patch: "PATCH",
+  delete: "DELETE",
+  deletecollection: "DELETE"
+}
+/** The HTTP method of a Kubernetes verb (`list` is a GET). */
+export const httpMethodOf = (verb: string): string => httpMethods[verb] ?? verb.toUpperCase()
+
+/** Records one API request: `code` 0 (no answer: network failure, deadline) becomes client-go's `<error>`. */
+export const recordApiRequest = (verb: string, resource: string, code: number, seconds: number) => {
+  const method = httpMethodOf(verb)
+  return Effect.andThen(
+    Metric.update(Metric.withAttributes(restClientRequests, { code: code > 0 ? String(code) : "<error>", method, resource, verb }), 1),
+    Metric.update(Metric.withAttributes(restClientDuration, { method, resource, verb }), seconds)
+  )
+}
+
+// ---- leader election ----------------------------------------------------------------------------
+
+export const leaderElectionStatus = Metric.gauge("leader_election_master_status", {
+  description: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease."
+})
+
+// ---- process and Node.js runtime (prom-client's names) -------------------------------------------
+
+export const processCpuSeconds = Metric.counter("process_cpu_seconds_total", {
+  description: "Total user and system CPU time spent in seconds",
+  incremental: true
+})
+export const processResidentMemory = Metric.gauge("process_resident_memory_bytes", {
+  description: "Resident memory size in bytes"
+})
+export const heapUsed = Metric.gauge("nodejs_heap_size_used_bytes", { description: "Process heap size used from Node.js in bytes" })
+export const heapTotal = Metric.gauge("nodejs_heap_size_total_bytes", { description: "Process heap size from Node.js in bytes" })
+export const eventLoopLag = Metric.gauge("nodejs_eventloop_lag_seconds", {
+  description: "Mean event loop delay since the previous scrape, in seconds (perf_hooks monitorEventLoopDelay)"
+})
+export const eventLoopLagP99 = Metric.gauge("nodejs_eventloop_lag_p99_seconds", {
+  description: "99th percentile of the event loop delay since the previous scrape, in seconds"
+})
+export const activeHandles = Metric.gauge("nodejs_active_handles", {
+  description: "Number of active libuv handles and requests (process.getActiveResourcesInfo)"
+})
+
+let loopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined
+let cpuSecondsReported = 0
+
+/** Refreshes the process and runtime metrics (cheap: a few syscalls). */
+export const sampleRuntimeMetrics: Effect.Effect<void> = Effect.suspend(() => {
+  if (loopDelay === undefined) {
+    loopDelay = monitorEventLoopDelay({ resolution: 10 })
+    loopDelay.enable()
+  }
+  const cpu = process.cpuUsage()
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
+  const cpuDelta = Math.max(0, cpuSeconds - cpuSecondsReported)
+  cpuSecondsReported += cpuDelta
+  const memory = process.memoryUsage()
+  const mean = Number.isFinite(loopDelay.mean) ? loopDelay.mean / 1e9 : 0
+  const p99 = loopDelay.count > 0 ? loopDelay.percentile(99) / 1e9 : 0
+  loopDelay.reset()
+  return Effect.all([
+    Metric.update(processCpuSeconds, cpuDelta),
+    Metric.update(processResidentMemory, memory.rss),
+    Metric.update(heapUsed, memory.heapUsed),
+    Metric.update(heapTotal, memory.heapTotal),
+    Metric.update(eventLoopLag, mean),
+    Metric.update(eventLoopLagP99, p99),
+    Metric.update(activeHandles, process.getActiveResourcesInfo().length)
+  ], { discard: true })
+})
+
+/** pod-cleanup's version, from its package.json (next to `src/` and `dist/`). */
+export const packageVersion = (): string => {
+  try {
+    const json = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown }
+    return typeof json.version === "string" ? json.version : "unknown"
+  } catch {
+    return "unknown"
+  }
+}
+
+// ---- zero initialisation ------------------------------------------------------------------------
+
+const outcomeKinds = ["done", "skipped", "failed"] as const
+const execPhases = ["handshake", "stream"] as const
+const watchResources = ["pods", "workflows"] as const
+const watchReasons = ["closed", "error", "silent", "stale", "expired", "continue-expired", "list-error"] as const
+/** Reasons of `pod_cleanup_retries_total` known upfront (API retries, engine retries, exec retries). */
+const retryReasons = ["KubeTransientError", "KubeConflictError", "failed", "skipped", "exec timeout", "exec 429"] as const
+
+/**
+ * Exports at 0 every counter series whose labels are known before anything happened, and the
+ * build info. Idempotent (adding 0 changes nothing); the HTTP server calls it when it starts.
+ */
+export const initMetrics: Effect.Effect<void> = Effect.suspend(() => {
+  const updates: Array<Effect.Effect<void>> = [
+    Metric.update(Metric.withAttributes(buildInfo, { version: packageVersion(), node_version: process.version }), 1),
+    Metric.update(destructiveCapReached, 0),
+    Metric.update(destructivePaused, 0),
+    Metric.update(execsInFlight, 0),
+    Metric.update(workqueueAdds.pipe(Metric.withAttributes({ name: ActionQueueName })), 0),
+    Metric.update(workqueueRetries.pipe(Metric.withAttributes({ name: ActionQueueName })), 0),
+    Metric.update(workqueueDepth.pipe(Metric.withAttributes({ name: ActionQueueName })), 0),
+    Metric.update(workqueueUnfinishedWork.pipe(Metric.withAttributes({ name: ActionQueueName })), 0),
+    Metric.update(workqueueLongestRunning.pipe(Metric.withAttributes({ name: ActionQueueName })), 0),
+    Metric.update(processCpuSeconds, 0)
+  ]
+  for (const result of ["acquired", "timeout"]) updates.push(Metric.update(Metric.withAttributes(execCapWaits, { result }), 0))
+  for (const action of ActionNames) {
+    for (const outcome of outcomeKinds) updates.push(Metric.update(Metric.withAttributes(actionsTotal, { action, outcome }), 0))
+    for (const reason of retryReasons) updates.push(Metric.update(Metric.withAttributes(retriesTotal, { action, reason }), 0))
+    updates.push(Metric.update(Metric.withAttributes(dryRunActions, { action }), 0))
+    if (action === "deletePod" || action === "deletePodByUID" || action === "removeFinalizer") {
+      updates.push(Metric.update(Metric.withAttributes(destructiveDeferred, { action }), 0))
+    }
+  }
+  for (const phase of execPhases) updates.push(Metric.update(Metric.withAttributes(execTimeouts, { phase, node: "" }), 0))
+  for (const resource of watchResources) {
+    for (const reason of watchReasons) updates.push(Metric.update(Metric.withAttributes(watchRestarts, { resource, reason }), 0))
+  }
+  return Effect.all(updates, { discard: true })
 })

@@ -11,7 +11,8 @@
  * which also bounds the pool's connections: over HTTP/1.1 each request in flight holds one.
  */
 import * as k8s from "@kubernetes/client-node"
-import { Clock, Context, Duration, Effect, Layer, type Scope, Semaphore } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Layer, type Scope, Semaphore } from "effect"
+import { recordApiRequest } from "../engine/metrics.ts"
 import {
   type ApiRequest,
   deadlineExceeded,
@@ -211,7 +212,7 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
     extra?: { readonly contentType?: string; readonly timeout?: Duration.Duration }
   ): Effect.Effect<A, KubeApiError> => {
     const timeout = extra?.timeout ?? requestTimeout
-    return Effect.tryPromise({
+    const request = Effect.tryPromise({
       try: (signal) =>
         f(withSignal(signal, {
           contentType: extra?.contentType,
@@ -219,7 +220,22 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
           dispatcher
         })),
       catch: (cause) => cause
-    }).pipe(
+    })
+    // rest_client_* metrics: the time on the wire (after the slot), and the answer's status code.
+    const measured = Effect.flatMap(Clock.currentTimeMillis, (start) =>
+      Effect.onExit(request, (exit) =>
+        Effect.flatMap(Clock.currentTimeMillis, (end) => {
+          const failure = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+          const code = Exit.isSuccess(exit)
+            ? 200
+            : failure instanceof k8s.ApiException
+            ? failure.code
+            : failure instanceof ResponseTooLarge
+            ? failure.status
+            : 0
+          return recordApiRequest(req.verb, req.resource, code, (end - start) / 1000)
+        })))
+    return measured.pipe(
       Effect.ensuring(connectionReleased),
       Semaphore.withPermit(slots),
       Effect.catch((cause) =>

@@ -1,20 +1,23 @@
 /**
  * The HTTP endpoints of the running service: `/healthz` (the process and its loops are alive),
- * `/readyz` (every cache has synced), and `/metrics` (Prometheus text, every metric prefixed
- * `pod_cleanup_`). Health answers are JSON so a probe failure explains itself in `kubectl describe`.
+ * `/readyz` (every cache has synced), and `/metrics` (Prometheus text: pod-cleanup's own metrics
+ * under `pod_cleanup_`, the standard `workqueue_*`, `rest_client_*`, `leader_election_*`, `process_*`
+ * and `nodejs_*` series under their usual names; the runtime ones are sampled at each scrape).
+ * Health answers are JSON so a probe failure explains itself in `kubectl describe`.
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
+import { initMetrics, sampleRuntimeMetrics } from "../engine/metrics.ts"
 import { Controller } from "./Controller.ts"
-
-export const metricsPrefix = "pod_cleanup"
 
 const routes = HttpRouter.use((router) =>
   Effect.gen(function*() {
     const controller = yield* Controller
+    // Counters with labels known upfront are exported at 0 before their first increment.
+    yield* initMetrics
     yield* router.add("GET", "/healthz", () =>
       Effect.sync(() => {
         const s = controller.status()
@@ -32,7 +35,8 @@ const routes = HttpRouter.use((router) =>
       "GET",
       "/metrics",
       Effect.map(
-        PrometheusMetrics.format({ prefix: metricsPrefix }),
+        // No prefix: every metric carries its full name (see engine/metrics.ts).
+        Effect.andThen(sampleRuntimeMetrics, PrometheusMetrics.format()),
         (body) => HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
       )
     )

@@ -7,7 +7,8 @@
  * lease is released so a follower takes over at its next try (one jittered retry period).
  */
 import type * as k8s from "@kubernetes/client-node"
-import { Clock, Context, Duration, Effect, Exit, Layer, Random, Result } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer, Metric, Random, Result } from "effect"
+import { leaderElectionStatus } from "../engine/metrics.ts"
 import { type ApiRequest, type KubeApiError, KubeTransientError } from "../kube/ApiError.ts"
 import { KubeClient } from "../kube/KubeClient.ts"
 import { checkTimings, formatMicroTime, JitterFactor, jittered, leaseDurationSeconds } from "./leaseTime.ts"
@@ -54,6 +55,7 @@ export class LeaderElection extends Context.Service<LeaderElection, {
       Effect.gen(function*() {
         const problem = settings.identity === "" ? "identity must not be empty" : checkTimings(settings)
         if (problem !== undefined) return yield* Effect.die(new Error(`invalid leader election settings: ${problem}`))
+        yield* Metric.update(leaderGauge(settings.leaseName), 0)
         return makeLeaderElection(yield* KubeClient, settings)
       })
     )
@@ -102,6 +104,9 @@ const specOf = (r: LeaseRecord): k8s.V1LeaseSpec => ({
   renewTime: microTime(r.renewTime),
   leaseTransitions: r.leaseTransitions
 })
+
+/** `leader_election_master_status{name}`: 1 while this instance holds the lease, else 0. */
+const leaderGauge = (name: string) => Metric.withAttributes(leaderElectionStatus, { name })
 
 /** Local, monotonic time in milliseconds: every expiry and deadline is judged on it. */
 const localMillis = Effect.map(Clock.monotonicTimeNanos, (n) => Number(n / 1000n) / 1000)
@@ -315,14 +320,17 @@ const makeLeaderElection = (client: KubeClient["Service"], settings: LeaderElect
         while (true) {
           const acquiredAt = yield* acquire
           leading = true
+          yield* Metric.update(leaderGauge(name), 1)
           yield* log("Info", "acquired the leader lease", { leaseTransitions: observed?.leaseTransitions })
           const reason = yield* Effect.raceFirst(term, holdUntilLost(acquiredAt))
+          yield* Metric.update(leaderGauge(name), 0)
           yield* log("Warn", `lost the leader lease: ${reason}`)
         }
       }).pipe(
         Effect.onExit((exit) =>
           Effect.gen(function*() {
             leading = false
+            yield* Metric.update(leaderGauge(name), 0)
             if (Exit.isFailure(exit) && !Exit.hasInterrupts(exit)) {
               yield* log("Warn", "the leader's work failed; giving up the lease")
             }

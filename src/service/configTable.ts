@@ -427,6 +427,15 @@ export const settings = {
     description: "Concurrent execs per node; 0 = no cap.",
     codec: integer(0)
   }),
+  execCap: engineSetting((e) => e.execCap, {
+    setting: "engine.execCap",
+    env: "POD_CLEANUP_EXEC_CAP",
+    flag: "--exec-cap",
+    metavar: "n",
+    description:
+      "Concurrent execs cluster-wide (API priority and fairness does not cover exec); more wait for a slot within the exec timeout; 0 = no cap.",
+    codec: integer(0)
+  }),
   breakerThreshold: engineSetting((e) => e.breakerThreshold, {
     setting: "engine.breakerThreshold",
     env: "POD_CLEANUP_BREAKER_THRESHOLD",
@@ -471,6 +480,25 @@ export const settings = {
     description: "gracePeriodSeconds of pod deletes; unset = the pod's own.",
     codec: optionalInteger(0),
     defaultText: "unset (the pod's own)"
+  }),
+  maxDestructivePerMinute: engineSetting((e) => e.maxDestructivePerMinute, {
+    setting: "engine.maxDestructivePerMinute",
+    env: "POD_CLEANUP_MAX_DESTRUCTIVE_PER_MINUTE",
+    flag: "--max-destructive-per-minute",
+    metavar: "n",
+    description:
+      "Pod deletes and finalizer removals per minute; past it they wait for the next minute (labelling goes on) and an error is logged once a minute; 0 = no cap.",
+    codec: integer(0)
+  }),
+  dryRun: engineSetting((e) => e.dryRun, {
+    setting: "engine.dryRun",
+    env: "POD_CLEANUP_DRY_RUN",
+    flag: "--dry-run",
+    metavar: "bool",
+    description:
+      "Shadow mode: watch and decide as usual, log and count (pod_cleanup_dry_run_actions_total) every action it would take, change nothing: no exec, patch or delete.",
+    codec: boolean(),
+    boolean: true
   }),
   resyncPeriod: define<Duration.Duration>({
     setting: "resyncPeriod",
