@@ -22,8 +22,9 @@ const app = (sim: SimCluster) =>
     const outcomes = yield* Outcomes
     // Real sockets need real time to connect; the controller watches and signals on its own.
     yield* Effect.promise(() => sim.waitFor(() => controller.status().synced && sim.requestLog.some((r) => r.verb === "exec"), 10_000))
-    // The grace period passes on the TestClock, a second at a time.
-    for (let s = 0; s < 40 && sim.getPod("argo", "stubborn") !== undefined; s++) {
+    // The grace period passes on the TestClock, a second at a time (real sockets get a moment each
+    // step; on a loaded machine more steps than the 30 s grace may be needed).
+    for (let s = 0; s < 300 && sim.getPod("argo", "stubborn") !== undefined; s++) {
       yield* TestClock.adjust(Duration.seconds(1))
       yield* realPause(10)
     }

@@ -46,11 +46,12 @@ Run pod-cleanup <command> --help for its flags and environment variables.`
  * The settings \`once\` reads. It runs the same controller and engine as \`run\` with leadership always
  * held and serves no HTTP endpoints, so the leader-election settings and --http-port are not among
  * them (and are refused as flags). --shutdown-grace applies when --timeout ends the pass with actions
- * still running; --resync-period when the pass is longer than it.
+ * still running; --resync-period when the pass is longer than it. Its own --dry-run (the plan of
+ * every pod, printed) stands for the service's shadow mode, and POD_CLEANUP_DRY_RUN means it too.
  */
 export const onceSettings: ReadonlyArray<string> = settingsTable
   .map((row) => row.setting)
-  .filter((setting) => !setting.startsWith("leaderElection.") && setting !== "httpPort")
+  .filter((setting) => !setting.startsWith("leaderElection.") && setting !== "httpPort" && setting !== "engine.dryRun")
 
 /** The settings \`demo\` takes (as flags only): \`run\`'s, but its cluster is its own (no --kubeconfig). */
 export const demoSettings: ReadonlyArray<string> = settingsTable.map((row) => row.setting).filter((s) => s !== "kubeconfig")
@@ -302,7 +303,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
         config,
         Effect.gen(function*() {
           const loaded = yield* loadKubeConfig({ kubeconfig: config.kubeconfig, env: process.env })
-          const report = yield* runOnce(config, loaded, { dryRun, output, timeout })
+          const report = yield* runOnce(config, loaded, { dryRun: dryRun || config.engine.dryRun, output, timeout })
           process.stdout.write(`${report.text}\n`)
           if (report.failed > 0) {
             process.stderr.write(`${report.failed} action(s) failed\n`)
