@@ -28,6 +28,8 @@ const app = (sim: SimCluster) =>
       yield* TestClock.adjust(Duration.seconds(1))
       yield* realPause(10)
     }
+    // The pod is gone the moment the API server answers the delete; its outcome is recorded just after.
+    yield* Effect.promise(() => sim.waitFor(() => outcomes.forPod("argo", "stubborn").some((o) => o.action === "deletePod"), 5_000))
     return outcomes.forPod("argo", "stubborn").map((o) => `${o.action}: ${o.kind} (${o.reason})`)
   })
 
