@@ -5,7 +5,12 @@
  * exec socket left open, no unhandled rejection, a healthy service at the end; never timings.
  * A failure prints the seed; `npm run chaos -- --seed N` replays the same plan at full size.
  */
-import { describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
+import { watchHarm } from "../bench/chaosHarm.ts"
+import { isCleaned } from "../bench/chaosLedger.ts"
+import { Recreator } from "../bench/chaosRecreate.ts"
+import { SimCluster } from "../src/sim/index.ts"
+import { execPath, http, rawExec, sleep } from "./sim/helpers.ts"
 import { allFaultKinds, planChaos, plannedPods, timedFaultKinds } from "../bench/chaosPlan.ts"
 import { formatReport } from "../bench/chaosReport.ts"
 import { runChaos } from "../bench/chaosRun.ts"
@@ -59,6 +64,86 @@ describe("the chaos plan", () => {
     const full = planChaos({ ...planOptions, quietMs: undefined })
     expect(full.quiet.ms).toBeGreaterThanOrEqual(65_000)
     expect(full.quiet.ms).toBeLessThanOrEqual(70_000)
+  })
+})
+
+describe("the chaos run's detectors", () => {
+  let sim: SimCluster | undefined
+  afterEach(async () => {
+    await sim?.close()
+    sim = undefined
+  })
+
+  const livePod = (s: SimCluster, name: string, main: "running" | "terminated") =>
+    s.addPod({
+      namespace: "ns",
+      name,
+      labels: { "workflows.argoproj.io/workflow": "wf", "workflows.argoproj.io/completed": "false" },
+      annotations: { "workflows.argoproj.io/node-id": `wf-${name}` },
+      containers: [{ name: "wait", state: "running" }, { name: "main", state: main }]
+    })
+
+  it("counts a signal, a label and a delete of live pods, and a node Argo marked pod deleted; not a signal to a finished pod", async () => {
+    const s = sim = await SimCluster.start({ argo: {} })
+    s.addWorkflow({ namespace: "ns", name: "wf", phase: "Running" })
+    livePod(s, "live", "running")
+    livePod(s, "done", "terminated")
+    livePod(s, "done2", "terminated")
+    livePod(s, "live2", "running")
+    await sleep(50)
+    const harm = watchHarm(s, { liveAt: () => false, harnessCaused: () => false, t0: () => Date.now() })
+
+    const toDone = rawExec(s, execPath("ns", "done2", ["argoexec", "kill", "15", "1"], { container: "wait" }))
+    await toDone.closed
+    expect(harm.all()).toEqual([])
+
+    const toLive = rawExec(s, execPath("ns", "live", ["argoexec", "kill", "15", "1"], { container: "wait" }))
+    await toLive.closed
+    const patched = await http(s, "PATCH", "/api/v1/namespaces/ns/pods/live2", { metadata: { labels: { "workflows.argoproj.io/completed": "true" } } }, {
+      "Content-Type": "application/merge-patch+json"
+    })
+    expect(patched.status).toBe(200)
+    // The finished pod's node is not recorded (its wait still ran): deleting it is Argo's "pod deleted".
+    expect((await http(s, "DELETE", "/api/v1/namespaces/ns/pods/done?gracePeriodSeconds=0")).status).toBe(200)
+    await sleep(50)
+    // Labelling live2 also took it out of Argo's view: its node is "pod deleted" too.
+    expect(harm.all().map((h) => `${h.kind} ${h.pod}`).sort()).toEqual(["patch live2", "pod deleted done", "pod deleted live2", "signal live"])
+  })
+
+  it("re-creates a victim between its SIGTERM and SIGKILL: new UID, main running, then main ends; its own pod deleted is excused", async () => {
+    const s = sim = await SimCluster.start({ argo: {} })
+    const replaced: Array<string> = []
+    const recreator = new Recreator(s, 8, (_record, replacement) => void replaced.push(replacement.uid ?? ""))
+    const spec = { index: 1, namespace: "ns", node: "node-3", strategy: "OnPodCompletion", expect: "delete" as const, graceSeconds: 3, afterSigtermMs: 100, mainRunsMs: 300 }
+    const victim = recreator.seed(spec)
+    const harm = watchHarm(s, {
+      liveAt: (ns, pod, at) => recreator.liveAt(ns, pod, at),
+      harnessCaused: (r) => recreator.harnessDeleted(r),
+      t0: () => Date.now()
+    })
+    expect(s.getPod("ns", victim.name)?.spec?.nodeName).toBe("node-3")
+    await rawExec(s, execPath("ns", victim.name, ["argoexec", "kill", "15", "1"], { container: "wait" })).closed
+    await sleep(250)
+    const fresh = s.getPod("ns", victim.name)
+    expect(fresh?.metadata?.uid).toBe(replaced[0])
+    expect(fresh?.metadata?.uid).not.toBe(victim.uid)
+    expect(fresh?.status?.containerStatuses?.find((c) => c.name === "main")?.state?.running).toBeDefined()
+    expect(recreator.liveAt("ns", victim.name, Date.now())).toBe(true)
+    expect(isCleaned(victim, fresh)).toBe(true) // the first incarnation is gone
+    expect(isCleaned({ expect: "delete", uid: replaced[0] }, fresh)).toBe(false)
+    // Argo marked the victim's node "pod deleted": the run did it, it is excused.
+    expect(s.argo?.podDeleted.length).toBe(1)
+    expect(harm.all()).toEqual([])
+    expect(harm.excused()).toBe(1)
+    // A signal now would hit the live replacement.
+    await rawExec(s, execPath("ns", victim.name, ["argoexec", "kill", "9", "1"], { container: "wait" })).closed
+    expect(harm.all().map((h) => h.kind)).toEqual(["signal"])
+    await sleep(400)
+    expect(s.getPod("ns", victim.name)?.status?.containerStatuses?.find((c) => c.name === "main")?.state?.terminated).toBeDefined()
+    expect(recreator.liveAt("ns", victim.name, Date.now())).toBe(false)
+    recreator.endWindow()
+    recreator.close()
+    expect(recreator.replaced).toBe(1)
   })
 })
 
