@@ -463,8 +463,11 @@ export const planChaos = (options: PlanOptions): ChaosPlan => {
   const rng = mulberry32(options.seed)
   const nodes = Array.from({ length: options.nodes }, (_, i) => `node-${i}`)
   const namespaces = Array.from({ length: options.namespaces }, (_, i) => `chaos-${String.fromCharCode(97 + i)}`)
-  const argoRecordLagMs = options.argoRecordLagMs ?? rng.int(0, 3_000)
-  const quietMs = options.quietMs ?? rng.int(65_000, 70_000)
+  // Always drawn, then maybe overridden: the rest of the plan does not depend on the overrides.
+  const drawnLag = rng.int(0, 3_000)
+  const drawnQuiet = rng.int(65_000, 70_000)
+  const argoRecordLagMs = options.argoRecordLagMs ?? drawnLag
+  const quietMs = options.quietMs ?? drawnQuiet
   const afterQuiet = quietMs > 0 && options.pods >= 16
     ? Math.max(8, Math.round(options.pods * (options.afterQuietShare ?? 0.05)))
     : 0

@@ -64,6 +64,8 @@ describe("the chaos plan", () => {
     const full = planChaos({ ...planOptions, quietMs: undefined })
     expect(full.quiet.ms).toBeGreaterThanOrEqual(65_000)
     expect(full.quiet.ms).toBeLessThanOrEqual(70_000)
+    // Giving the quiet period's length changes nothing else: `--quiet-period 3` replays the faults of a full run.
+    expect(planChaos({ ...planOptions, quietMs: 3_000 }).faults).toEqual(full.faults)
   })
 })
 
