@@ -354,15 +354,20 @@ const planFault = (
       return { at, durationMs: 0, kind, action: { type: "restart", downMs: rng.int(100, 600) } }
     case "pod recreate": {
       const profile = rng.pick(recreateProfiles)
+      const namespace = rng.pick(namespaces)
+      const graceSeconds = rng.int(3, 5)
+      const afterSigtermMs = rng.int(200, 1_500)
       const spec: RecreateSpec = {
         index,
-        namespace: rng.pick(namespaces),
+        namespace,
         node,
         strategy: profile.strategy,
         expect: profile.expect,
-        graceSeconds: rng.int(3, 5),
-        afterSigtermMs: rng.int(200, 1_500),
-        mainRunsMs: rng.int(1_500, 4_000)
+        graceSeconds,
+        afterSigtermMs,
+        // The new pod's main still runs when the old pod's SIGKILL falls due: a SIGKILL not bound
+        // to the old pod's UID would hit it, every time.
+        mainRunsMs: graceSeconds * 1000 - afterSigtermMs + rng.int(1_000, 3_000)
       }
       return { at, durationMs: 0, kind, action: { type: "recreate", spec } }
     }
