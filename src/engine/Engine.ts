@@ -1,10 +1,12 @@
 /**
  * The cleanup engine: a deduplicating, time-aware queue drained by a bounded pool of N worker
- * fibers (default 4). Every action that enters it ends in a recorded outcome; a requeue (a busy
- * node, a timed-out exec to retry) and follow-ups (SIGKILL after the grace period, a delayed
- * delete) go back through the queue, so a worker never sleeps on a delay. Closing the engine's
- * scope interrupts the workers (their sockets close with their scopes) and records every action
- * that did not run as skipped.
+ * fibers (default 4), fed by intake fibers that decide pods (`decidePod`) from the cache as
+ * informers ask for them. Every action that enters it ends in a recorded outcome; a requeue (a busy
+ * node, a timed-out exec to retry), a retryable failure (with backoff, a bounded number of times)
+ * and follow-ups (SIGKILL after the grace period, a delayed delete) go back through the queue, so a
+ * worker never sleeps on a delay. Every action carries the UID of the pod it was decided for.
+ * Closing the engine's scope interrupts the workers (their sockets close with their scopes) and
+ * records every action that did not run as skipped.
  */
 import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Metric, Random, Result, Scope, Stream } from "effect"
 import { actionKey, type ActionRequest } from "../domain/Action.ts"
@@ -120,6 +122,8 @@ export const makeEngine = (options: EngineOptions) =>
     const submit = (request: ActionRequest, delay: Duration.Duration = Duration.zero, node?: string) =>
       queue.add(actionKey(request), { request, attempt: 1, node }, clock.currentTimeMillisUnsafe() + Duration.toMillis(delay))
 
+    /** Actions waiting in a node's line, so that they get an outcome if the engine stops first. */
+    const parked = new Map<string, QueuedAction>()
     /**
      * Every exec slot of the action's node is taken: the action waits off the worker pool, in the
      * node's line (`NodeGuard.acquireSlot`), and the worker moves on at once. A freed slot is handed
@@ -127,8 +131,6 @@ export const makeEngine = (options: EngineOptions) =>
      * opens, the line goes back at once to fail fast. No API call is spent meanwhile, no timer
      * stands in for a wake-up, and pods on other nodes are never held up by it.
      */
-    /** Actions waiting in a node's line, so that they get an outcome if the engine stops first. */
-    const parked = new Map<string, QueuedAction>()
     const park = (key: string, item: QueuedAction, node: string) =>
       Effect.forkIn(
         Effect.uninterruptibleMask((restore) =>
