@@ -54,6 +54,8 @@ export interface EventRecorderSettings {
   /** Deadline of one Event write. Default 10 s. */
   readonly requestTimeout?: Duration.Input | undefined
   readonly correlator?: Partial<CorrelatorSettings> | undefined
+  /** On close, how long queued events and final series counts may take to be written. Default 2 s. */
+  readonly closeGrace?: Duration.Input | undefined
 }
 
 /** The recorder every effect sees; the default records nothing. */
@@ -97,7 +99,8 @@ const truncateBytes = (text: string, max: number): string => {
 
 type Message =
   | { readonly _tag: "Event"; readonly event: EventInput; readonly at: number }
-  | { readonly _tag: "Sweep" }
+  /** `final`: the recorder is closing, every series ends now. */
+  | { readonly _tag: "Sweep"; readonly final?: boolean }
 
 /** A recorder writing through `api` (the layer's, or a test's). */
 export const makeEventRecorder = (api: EventApi, settings: EventRecorderSettings) =>
@@ -114,14 +117,17 @@ export const makeEventRecorder = (api: EventApi, settings: EventRecorderSettings
     const done = () => {
       pending--
       if (pending > 0 || idle.length === 0) return
-      for (const waiter of idle) Deferred.doneUnsafe(waiter, Effect.void)
+      // Taken first: a waiter may resume at once, inside doneUnsafe, and queue and wait again.
+      const waiters = idle
       idle = []
+      for (const waiter of waiters) Deferred.doneUnsafe(waiter, Effect.void)
     }
-    const enqueue = (message: Message): boolean => {
-      if (!Queue.offerUnsafe(queue, message)) return false
-      pending++
-      return true
-    }
+    // A dropping queue: `offer` never suspends, it answers false when the queue is full.
+    const enqueue = (message: Message): Effect.Effect<boolean> =>
+      Effect.map(Queue.offer(queue, message), (accepted) => {
+        if (accepted) pending++
+        return accepted
+      })
 
     const body = (write: Write): EventWrite => ({
       namespace: write.event.regarding.namespace,
@@ -171,7 +177,9 @@ export const makeEventRecorder = (api: EventApi, settings: EventRecorderSettings
 
     const handle = (message: Message): Effect.Effect<void> =>
       Effect.gen(function*() {
-        if (message._tag === "Sweep") return yield* writeAll(correlator.sweep(yield* Clock.currentTimeMillis))
+        if (message._tag === "Sweep") {
+          return yield* writeAll(correlator.sweep(message.final === true ? Number.POSITIVE_INFINITY : yield* Clock.currentTimeMillis))
+        }
         const observed = correlator.observe(message.event, message.at)
         if (observed.rateLimited) yield* Metric.update(Metric.withAttributes(eventsDropped, { reason: "rate-limited" }), 1)
         yield* writeAll(observed.writes)
@@ -185,7 +193,7 @@ export const makeEventRecorder = (api: EventApi, settings: EventRecorderSettings
 
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), handle)))
     const sweepEvery = Duration.fromInputUnsafe(settings.sweepInterval ?? "1 minute")
-    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(sweepEvery), Effect.sync(() => enqueue({ _tag: "Sweep" })))))
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(sweepEvery), enqueue({ _tag: "Sweep" }))))
 
     const record = (event: EventInput): Effect.Effect<void> =>
       Effect.suspend(() => {
@@ -196,20 +204,27 @@ export const makeEventRecorder = (api: EventApi, settings: EventRecorderSettings
           action: truncateBytes(event.action, 128),
           note: truncateBytes(event.note, 1024)
         }
-        if (enqueue({ _tag: "Event", event: clean, at })) return Effect.void
-        return Metric.update(Metric.withAttributes(eventsDropped, { reason: "queue-full" }), 1)
+        return Effect.flatMap(
+          enqueue({ _tag: "Event", event: clean, at }),
+          (accepted) => accepted ? Effect.void : Metric.update(Metric.withAttributes(eventsDropped, { reason: "queue-full" }), 1)
+        )
       })
 
-    return {
-      enabled: true,
-      record,
-      flush: Effect.suspend(() => {
-        if (pending === 0) return Effect.void
-        const waiter = Deferred.makeUnsafe<void>()
-        idle.push(waiter)
-        return Deferred.await(waiter)
-      })
-    } satisfies EventRecorderService
+    const flush = Effect.suspend(() => {
+      if (pending === 0) return Effect.void
+      const waiter = Deferred.makeUnsafe<void>()
+      idle.push(waiter)
+      return Deferred.await(waiter)
+    })
+    // Closing: what is queued and the final counts of open series get a short while to be written.
+    yield* Effect.addFinalizer(() =>
+      Effect.andThen(
+        enqueue({ _tag: "Sweep", final: true }),
+        Effect.ignore(Effect.timeoutOption(flush, settings.closeGrace ?? "2 seconds"))
+      )
+    )
+
+    return { enabled: true, record, flush } satisfies EventRecorderService
   })
 
 /** The recorder writing to the cluster of `KubeClient`; `enabled: false` provides the silent one. */
