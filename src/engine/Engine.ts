@@ -15,6 +15,8 @@ import { decodePod, type Pod, podKey, runningContainers } from "../domain/Pod.ts
 import { type Decision, decidePod, type WorkflowContext } from "../domain/policy.ts"
 import { PodApi } from "../kube/PodApi.ts"
 import { ActionRunner, type QueuedAction } from "./ActionRunner.ts"
+import { EventRecorder, EventSubject, podRef, workflowRef } from "./EventRecorder.ts"
+import { outcomeEvent } from "./outcomeEvents.ts"
 import { PodCache } from "./PodCache.ts"
 import { EngineConfig } from "./EngineSettings.ts"
 import { ActionQueueName, longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "./metrics.ts"
@@ -96,6 +98,7 @@ export const makeEngine = (options: EngineOptions) =>
     const intake = yield* makeWorkQueue<{ readonly namespace: string; readonly name: string }>({ name: `${ActionQueueName}_intake` })
     const cache = yield* PodCache
     const scope = yield* Scope.Scope
+    const events = yield* EventRecorder
     const running = new Map<number, { readonly key: string; readonly since: number; readonly item: QueuedAction }>()
     let idleWaiters: Array<Deferred.Deferred<void>> = []
     const reconciles = new Map<string, number>()
@@ -104,8 +107,10 @@ export const makeEngine = (options: EngineOptions) =>
     const finishRunning = (id: number) => {
       running.delete(id)
       if (running.size > 0 || runningEmptyWaiters.length === 0) return
-      for (const waiter of runningEmptyWaiters) Deferred.doneUnsafe(waiter, Effect.void)
+      // Take the list before waking anyone: a waiter that waits again goes on the new list.
+      const woken = runningEmptyWaiters
       runningEmptyWaiters = []
+      for (const waiter of woken) Deferred.doneUnsafe(waiter, Effect.void)
     }
 
     const total = () => {
@@ -115,8 +120,9 @@ export const makeEngine = (options: EngineOptions) =>
     }
     const wakeIdle = () => {
       if (total() !== 0 || idleWaiters.length === 0) return
-      for (const waiter of idleWaiters) Deferred.doneUnsafe(waiter, Effect.void)
+      const woken = idleWaiters
       idleWaiters = []
+      for (const waiter of woken) Deferred.doneUnsafe(waiter, Effect.void)
     }
 
     const submit = (request: ActionRequest, delay: Duration.Duration = Duration.zero, node?: string) =>
@@ -281,17 +287,51 @@ export const makeEngine = (options: EngineOptions) =>
         return Duration.millis(Math.round(Math.min(Duration.toMillis(settings.actionRetryMax), base) * (0.8 + 0.4 * r)))
       })
 
-    const record = (item: QueuedAction, key: string, kind: Outcome["kind"], reason: string, node?: string) =>
-      outcomes.record({
-        key,
-        action: item.request.action,
-        namespace: item.request.namespace,
-        pod: item.request.pod,
-        node,
-        kind,
-        reason,
-        attempts: item.attempt,
-        at: clock.currentTimeMillisUnsafe()
+    const record = (
+      item: QueuedAction,
+      key: string,
+      kind: Outcome["kind"],
+      reason: string,
+      node?: string,
+      event: { readonly reason?: string; readonly retrying?: boolean; readonly gaveUp?: boolean } = {}
+    ) =>
+      Effect.andThen(
+        outcomes.record({
+          key,
+          action: item.request.action,
+          namespace: item.request.namespace,
+          pod: item.request.pod,
+          node,
+          kind,
+          reason,
+          attempts: item.attempt,
+          at: clock.currentTimeMillisUnsafe()
+        }),
+        recordEvent(item, { ...event, action: item.request.action, kind, reason: event.reason ?? reason })
+      )
+
+    /** The outcome's Event on the pod; a Warning also on its Workflow (looked up off the worker). */
+    const recordEvent = (item: QueuedAction, outcome: Parameters<typeof outcomeEvent>[0]) =>
+      Effect.suspend(() => {
+        const e = events.enabled ? outcomeEvent(outcome) : undefined
+        if (e === undefined) return Effect.void
+        const { namespace, pod, uid } = item.request
+        const cached = cache.get(namespace, pod)
+        const regarding = podRef(namespace, pod, uid ?? cached?.metadata.uid)
+        const wf = e.type === "Warning" ? cached?.metadata.labels[LabelKeyWorkflow] : undefined
+        const onWorkflow = wf === undefined ? Effect.void : Effect.forkIn(
+          workflows.lookup(namespace, wf).pipe(
+            Effect.flatMap((context) =>
+              context._tag === "Known" && context.workflow.metadata.uid !== ""
+                ? events.record({ ...e, note: `pod ${pod}: ${e.note}`, regarding: workflowRef(namespace, wf, context.workflow.metadata.uid), related: regarding })
+                : Effect.void
+            ),
+            Effect.timeout("5 seconds"),
+            Effect.ignore
+          ),
+          scope
+        )
+        return Effect.andThen(events.record({ ...e, regarding }), onWorkflow)
       })
 
     const worker = (id: number) =>
@@ -312,6 +352,8 @@ export const makeEngine = (options: EngineOptions) =>
           }
           running.set(id, { key, since: clock.currentTimeMillisUnsafe(), item })
           const result = yield* runner.run(item).pipe(
+            // What the node guard records about this action's execs lands on this pod.
+            Effect.provideService(EventSubject, podRef(item.request.namespace, item.request.pod, item.request.uid)),
             // A slot the action waited for goes back whether or not an exec used it.
             Effect.ensuring(releaseSlot(item)),
             Effect.onInterrupt(() =>
@@ -350,7 +392,7 @@ export const makeEngine = (options: EngineOptions) =>
             const failures = (item.failures ?? 0) + 1
             const after = yield* actionBackoff(failures)
             const again = `${result.reason}; trying again in ${Duration.format(after)} (retry ${failures} of ${settings.actionRetries})`
-            yield* record(item, key, result.kind, again, result.node)
+            yield* record(item, key, result.kind, again, result.node, { reason: result.reason, retrying: true })
             yield* Metric.update(Metric.withAttributes(retriesTotal, { action: item.request.action, reason: result.kind }), 1)
             yield* Effect.logInfo(again).pipe(
               Effect.annotateLogs({ namespace: item.request.namespace, pod: item.request.pod, action: item.request.action })
@@ -361,7 +403,9 @@ export const makeEngine = (options: EngineOptions) =>
               clock.currentTimeMillisUnsafe() + Duration.toMillis(after)
             )
           } else {
-            yield* record(item, key, result.kind, result.reason, result.node)
+            yield* record(item, key, result.kind, result.reason, result.node, {
+              gaveUp: result.retryable === true && result.kind !== "done"
+            })
             if (result.kind !== "done" && result.dryRun !== true) {
               const given = result.retryable === true ? `giving up after ${settings.actionRetries} retries: ` : ""
               const log = result.kind === "failed" || given !== "" ? Effect.logWarning : Effect.logInfo

@@ -17,8 +17,9 @@
  * fails with `NodeUnavailableError` ("exec-cap") and its node slot goes back.
  */
 import { Clock, Context, Data, Deferred, Duration, Effect, Exit, Layer, Metric } from "effect"
-import type { ExecError } from "../kube/ExecError.ts"
+import type { ExecConnectionLostError, ExecError, ExecTimeoutError } from "../kube/ExecError.ts"
 import * as Breaker from "./breaker.ts"
+import { EventRecorder, EventSubject, type ObjectRef, podRef } from "./EventRecorder.ts"
 import { breakerState, breakerTransitions, execCapWaits, execsInFlight } from "./metrics.ts"
 
 export interface NodeGuardSettings {
@@ -111,6 +112,7 @@ export class NodeGuard extends Context.Service<NodeGuard, {
 export const makeNodeGuard = (settings: NodeGuardSettings) =>
   Effect.gen(function*() {
     const clock = yield* Clock.Clock
+    const events = yield* EventRecorder
     const nodes = new Map<string, NodeState>()
     const breakerSettings: Breaker.BreakerSettings = {
       threshold: settings.breakerThreshold,
@@ -125,7 +127,36 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
       return state
     }
 
-    const publish = (node: string, state: NodeState, transition: Breaker.BreakerTransition | undefined) =>
+    /**
+     * Breaker Events go on the pod whose exec moved the breaker, not on the Node: without `get
+     * nodes` the Node's UID is unknown (and `kubectl describe node` matches Events by UID), and
+     * Events about a cluster-scoped object live in "default", which the single-namespace
+     * deployment has no grant for.
+     */
+    const breakerEvent = (node: string, transition: Breaker.BreakerTransition, about: ObjectRef | undefined) => {
+      if (about === undefined || transition === "half-open") return Effect.void
+      const cooldown = Duration.format(Duration.millis(breakerSettings.cooldownMs))
+      return events.record(
+        transition === "closed"
+          ? { type: "Normal", reason: "NodeExecBreakerClosed", action: "Exec", regarding: about, note: `node ${node} answered the probe exec: exec breaker closed` }
+          : {
+            type: "Warning",
+            reason: transition === "opened" ? "NodeExecBreakerOpened" : "NodeExecBreakerReopened",
+            action: "Exec",
+            regarding: about,
+            note: transition === "opened"
+              ? `node ${node}: exec breaker opened after ${settings.breakerThreshold} consecutive exec timeouts; execs to it fail fast for ${cooldown}`
+              : `node ${node}: the probe exec timed out; exec breaker open again for ${cooldown}`
+          }
+      )
+    }
+
+    const publish = (
+      node: string,
+      state: NodeState,
+      transition: Breaker.BreakerTransition | undefined,
+      about?: ObjectRef | undefined
+    ) =>
       Effect.gen(function*() {
         yield* Metric.update(Metric.withAttributes(breakerState, { node }), Breaker.stateValue(state.breaker))
         if (transition === undefined) return
@@ -135,6 +166,7 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
           const error = openError(node, Breaker.admit(state.breaker, clock.currentTimeMillisUnsafe(), breakerSettings).retryInMs)
           for (const waiter of state.waiters.splice(0)) Deferred.doneUnsafe(waiter.deferred, Exit.fail(error))
         }
+        yield* breakerEvent(node, transition, about)
         const log = transition === "closed" ? Effect.logInfo : Effect.logWarning
         yield* log(`node ${node}: exec breaker ${transition}`).pipe(
           Effect.annotateLogs({ node, breaker: state.breaker._tag, transition })
@@ -282,6 +314,7 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
       if (node === undefined || node === "") return underGlobalCap("", run, Effect.void)
       const state = stateOf(node)
       return Effect.gen(function*() {
+        const subject = yield* EventSubject
         const admission = Breaker.admit(state.breaker, clock.currentTimeMillisUnsafe(), breakerSettings)
         state.breaker = admission.state
         yield* publish(node, state, admission.transition)
@@ -308,16 +341,29 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
         })
         // onExit, not exit: the verdict must be recorded even when the caller is interrupted.
         const judged = Effect.onExit(run, (exit) => {
+          const timeout = Exit.isSuccess(exit)
+            ? undefined
+            : exit.cause.reasons.flatMap((r) => (r._tag === "Fail" && isNodeTimeout(r.error) ? [r.error as ExecTimeoutError | ExecConnectionLostError] : []))[0]
+          const about = subject ?? (timeout === undefined ? undefined : podRef(timeout.namespace, timeout.pod))
           const recorded: Breaker.Recorded = Exit.isSuccess(exit)
             ? Breaker.recordAnswer(state.breaker)
-            : exit.cause.reasons.some((r) => r._tag === "Fail" && isNodeTimeout(r.error))
+            : timeout !== undefined
             ? Breaker.recordTimeout(state.breaker, clock.currentTimeMillisUnsafe(), breakerSettings)
             : Exit.hasInterrupts(exit)
             ? { state: Breaker.releaseProbe(state.breaker) }
             : Breaker.recordAnswer(state.breaker)
           state.breaker = recorded.state
+          const timedOut = timeout === undefined || about === undefined ? Effect.void : events.record({
+            type: "Warning",
+            reason: "ExecTimedOut",
+            action: "Exec",
+            regarding: about,
+            note: `kill exec in container ${timeout.container} timed out on node ${node} (phase ${timeout.phase}: ${
+              timeout.phase === "handshake" ? "the WebSocket upgrade was not answered" : "connected, but no status came back"
+            })`
+          })
           // The verdict first: a breaker that opens fails the line before the slot is handed on.
-          return Effect.andThen(publish(node, state, recorded.transition), release)
+          return Effect.andThen(Effect.andThen(timedOut, publish(node, state, recorded.transition, about)), release)
         })
         // No cluster-wide slot in time: the node's slot (and a half-open probe) go back, no verdict.
         const giveBack = Effect.andThen(

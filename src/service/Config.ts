@@ -33,6 +33,8 @@ export interface ServiceConfig {
   /** `auto` = pretty when stderr is a terminal, else json (decided by the logging layer). */
   readonly logFormat: "json" | "pretty" | "auto"
   readonly logLevel: "debug" | "info" | "warn" | "error"
+  /** Record Kubernetes Events on the pods acted on (`POD_CLEANUP_EVENTS`). */
+  readonly events: boolean
   readonly shutdownGrace: Duration.Duration
   /** How often the leader decides every known pod again; zero = never. */
   readonly resyncPeriod: Duration.Duration
@@ -381,6 +383,7 @@ export const parseConfig = (
     },
     logFormat: setting("logFormat"),
     logLevel: setting("logLevel"),
+    events: setting("events"),
     shutdownGrace: setting("shutdownGrace"),
     resyncPeriod: setting("resyncPeriod"),
     argoCompatible

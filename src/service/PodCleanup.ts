@@ -5,6 +5,7 @@
  * and what another Effect app adds with one `Layer.provide`.
  */
 import { Effect, Layer } from "effect"
+import { eventRecorderLayer } from "../engine/EventRecorder.ts"
 import { engineServicesLayer } from "../engine/layers.ts"
 import type { ServiceConfig } from "./Config.ts"
 import { Controller, type ControllerSettings } from "./Controller.ts"
@@ -37,17 +38,22 @@ export const alwaysLeader: Layer.Layer<LeaderElection> = Layer.succeed(
 export const podCleanupCoreLayer = (config: ServiceConfig, options: PodCleanupLayerOptions = {}) => {
   const engine = config.engine
   const election = config.leaderElection
+  // One identity for the Lease and for the Events' reportingInstance.
+  const identity = election.identity ?? `pod-cleanup-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   const leadership = election.enabled
     ? LeaderElection.layer({
       leaseName: election.leaseName,
       leaseNamespace: election.leaseNamespace ?? options.defaultLeaseNamespace ?? "default",
-      identity: election.identity ?? `pod-cleanup-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      identity,
       leaseDuration: election.leaseDuration,
       renewDeadline: election.renewDeadline,
       retryPeriod: election.retryPeriod
     })
     : alwaysLeader
-  const base = Layer.merge(engineServicesLayer(engine), leadership)
+  // The node guard and the engine record Events through it (they record nothing without it).
+  // Shadow mode changes nothing in the cluster, Events included.
+  const events = eventRecorderLayer({ enabled: config.events && !config.engine.dryRun, reportingInstance: identity })
+  const base = Layer.merge(engineServicesLayer(engine), leadership).pipe(Layer.provideMerge(events))
   return Controller.layer({
     namespaces: config.namespaces,
     labelSelector: config.labelSelector,

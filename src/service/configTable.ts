@@ -637,6 +637,18 @@ export const settings = {
     codec: oneOf(["debug", "info", "warn", "error"]),
     default: "info"
   }),
+  events: define<boolean>({
+    setting: "events",
+    env: "POD_CLEANUP_EVENTS",
+    flag: "--events",
+    metavar: "bool",
+    group: "Service",
+    description:
+      "Record Kubernetes Events (events.k8s.io/v1) on the pods acted on: signals, exec timeouts, breaker openings, deletes, skips and failures; aggregated and rate-limited as client-go does.",
+    codec: boolean(),
+    default: true,
+    boolean: true
+  }),
   shutdownGrace: define<Duration.Duration>({
     setting: "shutdownGrace",
     env: "POD_CLEANUP_SHUTDOWN_GRACE",

@@ -21,6 +21,10 @@
  *   of this controller fails with 403 on clusters before 1.35.
  * - workflows.argoproj.io get/list/watch: the workflow informer (phase, PodGC strategy, shutdown)
  *   and the one-off probe for the CRD.
+ * - events.events.k8s.io create/patch: Kubernetes Events on the pods acted on (and their
+ *   Workflows), in the pod's namespace; patch grows an Event's series (`POD_CLEANUP_EVENTS=false`
+ *   turns them off). No get/list: the recorder keeps what it wrote in memory, as client-go does. No
+ *   Events about Nodes (cluster-scoped, they would need a grant in "default" and `get nodes`).
  * - leases.coordination.k8s.io get/create/update: leader election (read, first acquisition,
  *   renewal and takeover). No delete: the leader releases the lease by updating it.
  */
@@ -40,5 +44,6 @@ export const requiredPermissions: ReadonlyArray<RequiredPermission> = [
   { apiGroup: "", resource: "pods", verbs: ["get", "list", "watch", "patch", "delete"], scope: "cluster-or-watched-namespaces" },
   { apiGroup: "", resource: "pods/exec", verbs: ["create", "get"], scope: "cluster-or-watched-namespaces" },
   { apiGroup: "argoproj.io", resource: "workflows", verbs: ["get", "list", "watch"], scope: "cluster-or-watched-namespaces" },
+  { apiGroup: "events.k8s.io", resource: "events", verbs: ["create", "patch"], scope: "cluster-or-watched-namespaces" },
   { apiGroup: "coordination.k8s.io", resource: "leases", verbs: ["get", "create", "update"], scope: "own-namespace" }
 ]

@@ -1,8 +1,8 @@
-// Legacy (unaggregated) discovery documents: enough for kubectl to map `pods`, `leases` and
-// `workflows` to their REST paths. Served as plain application/json, which makes kubectl fall back
+// Legacy (unaggregated) discovery documents: enough for kubectl to map `pods`, `leases`, `events`
+// (events.k8s.io) and `workflows` to their REST paths. Served as plain application/json, which makes kubectl fall back
 // from aggregated discovery exactly as it does against older API servers.
 
-import { apiVersionOf, leases, pods, workflows } from "./resources.ts"
+import { apiVersionOf, events, leases, pods, workflows } from "./resources.ts"
 import type { ResourceDef } from "./resources.ts"
 
 const allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -46,7 +46,7 @@ export const discoveryDocument = (
   path: string,
   options: { readonly workflowsCrd: boolean; readonly serverAddress: string }
 ): unknown => {
-  const groups = options.workflowsCrd ? [leases, workflows] : [leases]
+  const groups = options.workflowsCrd ? [leases, events, workflows] : [leases, events]
   const clean = path.replace(/\/+$/, "")
   if (clean === "/version") return versionInfo
   if (clean === "/api") {

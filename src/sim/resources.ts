@@ -1,5 +1,5 @@
-// The three resources the simulator serves (pods, leases, Argo workflows) described as data: their
-// group/version/kind, which field selectors and patch types they accept, how they validate, and
+// The resources the simulator serves (pods, leases, events.k8s.io Events, Argo workflows) described
+// as data: their group/version/kind, which field selectors and patch types they accept, how they validate, and
 // the columns `kubectl get` shows (server-side Table printing).
 
 import { badRequest, invalid } from "./status.ts"
@@ -19,7 +19,7 @@ export interface TableColumn {
 }
 
 export interface ResourceDef extends GroupResource {
-  readonly plural: "pods" | "leases" | "workflows"
+  readonly plural: "pods" | "leases" | "events" | "workflows"
   readonly singular: string
   readonly version: string
   readonly kind: string
@@ -282,4 +282,113 @@ export const workflows: ResourceDef = {
   }
 }
 
-export const allResources: ReadonlyArray<ResourceDef> = [pods, leases, workflows]
+const checkLength = (name: string, field: string, value: unknown, max: number, required = true): void => {
+  if (value === undefined || value === null || value === "") {
+    if (required) throw invalid("Event", name, field, "Required value")
+    return
+  }
+  if (typeof value !== "string") {
+    throw badRequest(`Event in version "v1" cannot be handled as a Event: ${field}: json: cannot unmarshal ${typeof value} into Go value of type string`)
+  }
+  if (Buffer.byteLength(value) > max) throw invalid("Event", name, field, `Too long: may not be more than ${max} bytes`)
+}
+
+/** A MicroTime as events.k8s.io decodes it (unlike a Lease, any RFC 3339 fraction is read). */
+const checkEventTime = (field: string, value: unknown): void => {
+  if (typeof value !== "string" || Number.isNaN(Date.parse(value))) {
+    throw badRequest(`Event in version "v1" cannot be handled as a Event: ${field}: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05.000000Z07:00"`)
+  }
+}
+
+const refOf = (obj: KubeObject): Record<string, unknown> => (obj["regarding"] ?? {}) as Record<string, unknown>
+
+/**
+ * `events.k8s.io/v1` Events, validated as the API server's `ValidateEventCreate` does for that
+ * group: eventTime, reportingController, reportingInstance, action, reason and type required (type
+ * Normal or Warning), the note at most 1 KB, a series of count 2 or more with its
+ * lastObservedTime, and the regarding object in the Event's own namespace.
+ */
+export const events: ResourceDef = {
+  group: "events.k8s.io",
+  plural: "events",
+  singular: "event",
+  version: "v1",
+  kind: "Event",
+  shortNames: ["ev"],
+  smpSchema: objectSmpSchema,
+  statusSubresource: false,
+  builtin: true,
+  fieldSelectors: [
+    "metadata.name",
+    "metadata.namespace",
+    "regarding.apiVersion",
+    "regarding.kind",
+    "regarding.name",
+    "regarding.namespace",
+    "regarding.uid",
+    "reason",
+    "reportingController",
+    "type"
+  ],
+  fieldValue(obj, field) {
+    if (field.startsWith("regarding.")) {
+      const v = refOf(obj)[field.slice("regarding.".length)]
+      return typeof v === "string" ? v : undefined
+    }
+    if (field === "reason" || field === "reportingController" || field === "type") {
+      const v = obj[field]
+      return typeof v === "string" ? v : undefined
+    }
+    return metaField(obj, field)
+  },
+  validate(obj) {
+    const name = obj.metadata.name
+    checkEventTime("eventTime", obj["eventTime"])
+    checkLength(name, "reportingController", obj["reportingController"], 253)
+    checkLength(name, "reportingInstance", obj["reportingInstance"], 128)
+    checkLength(name, "action", obj["action"], 128)
+    checkLength(name, "reason", obj["reason"], 128)
+    checkLength(name, "note", obj["note"], 1024, false)
+    const type = obj["type"]
+    if (type !== "Normal" && type !== "Warning") {
+      throw invalid("Event", name, "type", `Unsupported value: ${JSON.stringify(type ?? "")}: supported values: "Normal", "Warning"`)
+    }
+    const regarding = refOf(obj)
+    if (typeof regarding["namespace"] === "string" && regarding["namespace"] !== "" && regarding["namespace"] !== obj.metadata.namespace) {
+      throw invalid("Event", name, "regarding.namespace", `Invalid value: "${regarding["namespace"]}": does not match event.namespace`)
+    }
+    const series = obj["series"]
+    if (series !== undefined && series !== null) {
+      const s = series as Record<string, unknown>
+      if (typeof s["count"] !== "number" || !Number.isInteger(s["count"]) || s["count"] < 2) {
+        throw invalid("Event", name, "series.count", `Invalid value: ${String(s["count"])}: should be at least 2`)
+      }
+      if (s["lastObservedTime"] === undefined || s["lastObservedTime"] === null) {
+        throw invalid("Event", name, "series.lastObservedTime", "Required value")
+      }
+      checkEventTime("series.lastObservedTime", s["lastObservedTime"])
+    }
+  },
+  columns: [
+    column("Last Seen", "string", "Time when this Event was last observed."),
+    column("Type", "string", "Type of this event (Normal, Warning)."),
+    column("Reason", "string", "Why the action was taken."),
+    column("Object", "string", "The object this Event is about."),
+    column("Note", "string", "A human-readable description of the status of this operation.")
+  ],
+  cells(obj, now) {
+    const regarding = refOf(obj)
+    const series = obj["series"] as Record<string, unknown> | undefined
+    const last = (series?.["lastObservedTime"] as string | undefined) ?? (obj["eventTime"] as string | undefined)
+    const count = typeof series?.["count"] === "number" ? ` (x${series["count"]})` : ""
+    return [
+      `${humanAge(last, now)}${count}`,
+      (obj["type"] as string | undefined) ?? "",
+      (obj["reason"] as string | undefined) ?? "",
+      `${String(regarding["kind"] ?? "").toLowerCase()}/${String(regarding["name"] ?? "")}`,
+      (obj["note"] as string | undefined) ?? ""
+    ]
+  }
+}
+
+export const allResources: ReadonlyArray<ResourceDef> = [pods, leases, events, workflows]

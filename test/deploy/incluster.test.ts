@@ -36,7 +36,13 @@ const containerCommand = (): Array<string> => {
 
 /** The RBAC (resource, verb) a logged request needs. WebSocket exec is a GET upgrade: get and create. */
 const rbacOf = (verb: string, resource: string): Array<[string, string]> => {
-  const group = resource === "leases" ? "coordination.k8s.io" : resource.startsWith("workflows") ? "argoproj.io" : ""
+  const group = resource === "leases"
+    ? "coordination.k8s.io"
+    : resource === "events"
+    ? "events.k8s.io"
+    : resource.startsWith("workflows")
+    ? "argoproj.io"
+    : ""
   const plain = resource.replace(/\.argoproj\.io$/, "")
   if (verb === "exec") return [[`${group}/pods/exec`, "get"], [`${group}/pods/exec`, "create"]]
   return [[`${group}/${plain}`, verb]]
@@ -88,7 +94,7 @@ describe("in-cluster start, as the container runs it", () => {
     const granted = new Set(requiredPermissions.flatMap((p) => p.verbs.map((v) => `${p.apiGroup}/${p.resource} ${v}`)))
     const used = new Set(sim.requestLog.flatMap((r) => rbacOf(r.verb, r.resource)).map(([res, verb]) => `${res} ${verb}`))
     for (const permission of used) expect(granted).toContain(permission)
-    for (const needed of ["/pods list", "/pods watch", "/pods get", "/pods delete", "/pods/exec create", "coordination.k8s.io/leases create"]) {
+    for (const needed of ["/pods list", "/pods watch", "/pods get", "/pods delete", "/pods/exec create", "coordination.k8s.io/leases create", "events.k8s.io/events create"]) {
       expect(used).toContain(needed)
     }
   }, 60_000)

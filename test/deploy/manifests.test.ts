@@ -287,7 +287,7 @@ describe("requiredPermissions (src/service/permissions.ts)", () => {
       if (p.resource === "leases") expect(p.scope).toBe("own-namespace")
       else expect(p.scope).toBe("cluster-or-watched-namespaces")
     }
-    expect([...seen].sort()).toEqual(["/pods", "/pods/exec", "argoproj.io/workflows", "coordination.k8s.io/leases"])
+    expect([...seen].sort()).toEqual(["/pods", "/pods/exec", "argoproj.io/workflows", "coordination.k8s.io/leases", "events.k8s.io/events"])
   })
 })
 

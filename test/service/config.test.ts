@@ -49,6 +49,7 @@ const defaults: ServiceConfig = {
     identity: undefined
   },
   logFormat: "auto",
+  events: true,
   logLevel: "info",
   shutdownGrace: Duration.seconds(20),
   resyncPeriod: Duration.minutes(5),
@@ -138,6 +139,7 @@ describe("environment variables", () => {
         identity: "pod-cleanup-7d9f-abcde"
       },
       logFormat: "json",
+      events: true,
       logLevel: "debug",
       shutdownGrace: Duration.seconds(45),
       resyncPeriod: Duration.minutes(5),
@@ -618,6 +620,7 @@ describe("settingsTable and help", () => {
       ["POD_CLEANUP_HTTP_PORT", "--http-port", "8080"],
       ["POD_CLEANUP_LOG_FORMAT", "--log-format", "auto"],
       ["POD_CLEANUP_LOG_LEVEL", "--log-level", "info"],
+      ["POD_CLEANUP_EVENTS", "--events", "true"],
       ["POD_CLEANUP_SHUTDOWN_GRACE", "--shutdown-grace", "20s"],
       ["POD_CLEANUP_ARGO_COMPATIBLE", "--argo-compatible", "false"]
     ])

@@ -67,7 +67,7 @@ describe("workflows (argoproj.io/v1alpha1)", () => {
 
   it("discovery lists argoproj.io/v1alpha1", async () => {
     const groups = await http(sim, "GET", "/apis")
-    expect(groups.json.groups.map((g: any) => g.name)).toEqual(["coordination.k8s.io", "argoproj.io"])
+    expect(groups.json.groups.map((g: any) => g.name)).toEqual(["coordination.k8s.io", "events.k8s.io", "argoproj.io"])
     const resources = await http(sim, "GET", "/apis/argoproj.io/v1alpha1")
     expect(resources.json.resources[0]).toMatchObject({ name: "workflows", kind: "Workflow", namespaced: true })
   })
@@ -85,7 +85,7 @@ describe("without the Workflow CRD", () => {
         expect((e as ApiException<string>).code).toBe(404)
       }
       const groups = await http(bare, "GET", "/apis")
-      expect(groups.json.groups.map((g: any) => g.name)).toEqual(["coordination.k8s.io"])
+      expect(groups.json.groups.map((g: any) => g.name)).toEqual(["coordination.k8s.io", "events.k8s.io"])
       expect((await http(bare, "GET", "/apis/argoproj.io/v1alpha1")).status).toBe(404)
     } finally {
       await bare.close()
