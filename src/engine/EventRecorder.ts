@@ -1,7 +1,7 @@
 /**
  * Kubernetes Events (`events.k8s.io/v1`) about the pods pod-cleanup acts on, for `kubectl describe`.
  * Recording never blocks and never fails the caller: `record` puts the event on a bounded queue
- * (full: dropped and counted in `events_dropped_total`), and one background fiber correlates and
+ * (full: dropped and counted in `pod_cleanup_events_dropped_total`), and one background fiber correlates and
  * writes them as client-go's recorder does (`eventCorrelator.ts`: series within 10 minutes, similar
  * events combined, a token bucket of 25 writes per object refilled one per 5 minutes). API errors
  * are logged at debug and counted; nothing is retried but through the series' next write.
@@ -16,18 +16,18 @@ import { type CorrelatorSettings, type EventInput, makeCorrelator, type ObjectRe
 
 export type { EventInput, ObjectRef } from "./eventCorrelator.ts"
 
-export const eventsDropped = Metric.counter("events_dropped_total", {
+export const eventsDropped = Metric.counter("pod_cleanup_events_dropped_total", {
   description:
     "Kubernetes Events not written, by reason: queue-full (the recorder's queue was full), rate-limited (the per-object spam filter; a series' count is carried by its next write)",
   incremental: true
 })
 
-export const eventsWritten = Metric.counter("events_written_total", {
+export const eventsWritten = Metric.counter("pod_cleanup_events_written_total", {
   description: "Kubernetes Event writes, by verb (create, patch)",
   incremental: true
 })
 
-export const eventWriteErrors = Metric.counter("event_write_errors_total", {
+export const eventWriteErrors = Metric.counter("pod_cleanup_event_write_errors_total", {
   description: "Kubernetes Event writes that failed, by verb and error",
   incremental: true
 })
