@@ -5,22 +5,14 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Logger, Metric } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import type { WorkflowView } from "../../src/domain/policy.ts"
 import { Engine } from "../../src/engine/Engine.ts"
 import { destructiveCapReached, destructiveDeferred, destructivePaused } from "../../src/engine/metrics.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
-import { SimCluster } from "../../src/sim/index.ts"
-import { advance, engineAgainst, realSleep, waitFor } from "../support/sim.ts"
+import { advance, engineAgainst, realSleep, waitFor, useSim } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const workflows = new Map<string, WorkflowView>([
   ["argo/wf-delete", { phase: "Succeeded", podGC: { strategy: "OnPodCompletion" } }],

@@ -5,7 +5,6 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import type { WorkflowView } from "../../src/domain/policy.ts"
 import type { WorkflowRecord } from "../../src/domain/workflow.ts"
 import { recordFromView } from "../../src/engine/WorkflowSource.ts"
@@ -14,17 +13,10 @@ import { Engine } from "../../src/engine/Engine.ts"
 import { argoCompatible, defaultEngineSettings, type EngineSettings } from "../../src/engine/EngineSettings.ts"
 import { cleanOnce } from "../../src/engine/once.ts"
 import type { SimPodInit } from "../../src/sim/index.ts"
-import { SimCluster } from "../../src/sim/index.ts"
-import { engineAgainst } from "../support/sim.ts"
+import { engineAgainst, useSim } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const workflows = new Map<string, WorkflowView | WorkflowRecord>([
   ["argo/wf-delete", { phase: "Succeeded", podGC: { strategy: "OnPodCompletion", deleteDelayDuration: "0s" } }],

@@ -8,7 +8,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { brotliCompressSync, gzipSync, zstdCompressSync } from "node:zlib"
-import { afterAll, beforeAll } from "vitest"
 import type { WorkflowContext } from "../../src/domain/policy.ts"
 import { type WorkflowRecord, workflowRecord } from "../../src/domain/workflow.ts"
 import { Engine } from "../../src/engine/Engine.ts"
@@ -16,17 +15,11 @@ import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
 import { engineLayer } from "../../src/engine/layers.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
-import { SimCluster, type SimPodInit } from "../../src/sim/index.ts"
-import { advance, clientLayer, waitFor } from "../support/sim.ts"
+import type { SimPodInit } from "../../src/sim/index.ts"
+import { advance, clientLayer, waitFor, useSim } from "../support/sim.ts"
 import { workflowPod, type WorkflowPodOptions } from "../support/workflowPods.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const NODE_ID = "workflows.argoproj.io/node-id"
 const COMPLETED = "workflows.argoproj.io/completed"

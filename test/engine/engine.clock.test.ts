@@ -5,23 +5,15 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import type { WorkflowView } from "../../src/domain/policy.ts"
 import { Engine } from "../../src/engine/Engine.ts"
 import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
 import { NodeGuard } from "../../src/engine/NodeGuard.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
-import { SimCluster } from "../../src/sim/index.ts"
-import { advance, engineAgainst, waitFor } from "../support/sim.ts"
+import { advance, engineAgainst, waitFor, useSim } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const workflows = new Map<string, WorkflowView>([
   ["argo/wf-delete", { phase: "Succeeded", podGC: { strategy: "OnPodCompletion" } }],

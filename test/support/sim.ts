@@ -12,7 +12,8 @@ import type { WorkflowRecord } from "../../src/domain/workflow.ts"
 import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
 import { engineLayer } from "../../src/engine/layers.ts"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
-import type { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster, type SimClusterOptions } from "../../src/sim/index.ts"
+import { afterAll, beforeAll } from "vitest"
 import { type KubeClientOptions, KubeClient, makeKubeClient } from "../../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { type ExecSettings, PodExec } from "../../src/kube/PodExec.ts"
@@ -80,3 +81,34 @@ export const serviceAccountDir = (sim: SimCluster, token: string, namespace = "p
   fs.writeFileSync(path.join(dir, "namespace"), namespace)
   return dir
 }
+
+/**
+ * One simulated cluster for a test file: started before its tests, closed after them. The value
+ * stands for the running simulator (every property and method is the started one's).
+ *
+ * @example
+ * const sim = useSim()
+ * it.live("...", () => Effect.sync(() => sim.addPod(...)))
+ */
+export const useSim = (options: SimClusterOptions = {}): SimCluster => {
+  let started: SimCluster | undefined
+  beforeAll(async () => {
+    started = await SimCluster.start(options)
+  })
+  afterAll(async () => {
+    await started?.close()
+  })
+  return new Proxy({} as SimCluster, {
+    get: (_target, property) => {
+      if (started === undefined) throw new Error("useSim: the simulator is used before beforeAll started it")
+      const value = Reflect.get(started, property, started) as unknown
+      return typeof value === "function" ? value.bind(started) : value
+    }
+  })
+}
+
+/** The two workflows most engine tests need: one deletes its pods (OnPodCompletion), one labels them. */
+export const deleteAndLabelWorkflows: ReadonlyMap<string, WorkflowView> = new Map<string, WorkflowView>([
+  ["argo/wf-delete", { phase: "Succeeded", podGC: { strategy: "OnPodCompletion", deleteDelayDuration: "0s" } }],
+  ["argo/wf-label", { phase: "Succeeded", podGC: { strategy: "" } }]
+])
