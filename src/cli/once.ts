@@ -9,6 +9,7 @@
 import type * as k8s from "@kubernetes/client-node"
 import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { Engine, type PlanResult } from "../engine/Engine.ts"
+import { NodeGuard } from "../engine/NodeGuard.ts"
 import { engineLayer } from "../engine/layers.ts"
 import { Outcomes } from "../engine/Outcomes.ts"
 import { KubeClient } from "../kube/KubeClient.ts"
@@ -83,6 +84,7 @@ const clean = (config: ServiceConfig, loaded: LoadedKubeConfig, timeout: Duratio
     )
     const controller = Context.get(services, Controller)
     const outcomes = Context.get(services, Outcomes)
+    const guard = Context.get(services, NodeGuard)
 
     const unsettled = (): ReadonlyArray<string> => {
       const engine = controller.engine()
@@ -116,8 +118,10 @@ const clean = (config: ServiceConfig, loaded: LoadedKubeConfig, timeout: Duratio
       const left = unsettled().length
       const waiting = s.waitingForArgo
       const d = s.queue
+      const open = [...guard.breakerStates()].filter(([, b]) => b._tag !== "Closed").map(([node]) => node)
       const why = [
         waiting > 0 ? `${waiting} waiting for Argo to record their node` : "",
+        open.length > 0 ? `exec breaker open on ${open.slice(0, 3).join(", ")}${open.length > 3 ? ` and ${open.length - 3} more` : ""} (waiting for its cooldown)` : "",
         d !== undefined && d.delayed > 0 ? `${d.delayed} actions due later (grace periods, delete delays, backoffs, busy or open-breaker nodes)` : ""
       ].filter((x) => x !== "").join("; ")
       return `pods ${keys.size}, ${left} not settled | done ${c.done} skipped ${c.skipped} failed ${c.failed}${why ? ` | ${why}` : ""}`
