@@ -66,6 +66,7 @@ export const formatReport = (r: ChaosReport): string => {
       ` (signals/deletes/labels of live pods: ${r.harms.filter((h) => h.kind !== "pod deleted").length}, ` +
       `nodes Argo marked "pod deleted": ${r.harms.filter((h) => h.kind === "pod deleted").length}; ` +
       `${r.harmsExcused} "pod deleted" caused by the run's own re-creations not counted)`,
+    `${mark(r.harms.every((h) => h.kind !== "pod deleted"))}  workflow nodes marked 'pod deleted': ${r.harms.filter((h) => h.kind === "pod deleted").length}`,
     `${mark(r.execOpenAtEnd === 0 && r.execOpenAfterStop === 0)}  exec sockets open: ${r.execOpenAtEnd} at the end, ` +
       `${r.execOpenAfterStop} after stop (watches after stop: ${r.watchOpenAfterStop})`,
     `${mark(r.unhandledRejections.length === 0)}  unhandled promise rejections: ${r.unhandledRejections.length}${
