@@ -27,18 +27,21 @@ import { killCommand, type Signal } from "../domain/killCommand.ts"
 import { decodePod, hasStatusFinalizer, type Pod, runningContainers, terminationGracePeriod } from "../domain/Pod.ts"
 import { argoRecorded, type Decision, decidePod } from "../domain/policy.ts"
 import { isRetryable, type KubeApiError } from "../kube/ApiError.ts"
-import { type ExecError, type ExecRejectedError, isTransientExecRefusal } from "../kube/ExecError.ts"
+import { classifyExec, type ExecRejectedError } from "../kube/ExecError.ts"
 import { PodApi } from "../kube/PodApi.ts"
 import { PodExec } from "../kube/PodExec.ts"
+import { type ActionResult, finished, type FollowUp } from "./actionResult.ts"
 import { ApiRateLimiter } from "./ApiRateLimiter.ts"
 import { EngineConfig } from "./EngineSettings.ts"
 import { makeDestructiveBudget } from "./DestructiveBudget.ts"
 import { dryRunActions, execDuration, execTimeouts, retriesTotal } from "./metrics.ts"
 import { retryApi } from "./retryPolicy.ts"
-import { NodeGuard, type NodeUnavailableError, type Slot } from "./NodeGuard.ts"
+import { NodeGuard, type Slot } from "./NodeGuard.ts"
 import { PodCache } from "./PodCache.ts"
-import type { OutcomeKind } from "./Outcomes.ts"
+import { type SignalResult, signalVerdict } from "./signalVerdict.ts"
 import { WorkflowSource } from "./WorkflowSource.ts"
+
+export type { ActionResult, FollowUp } from "./actionResult.ts"
 
 /** An action as it sits in the queue: the request and how many times it has been tried. */
 export interface QueuedAction {
@@ -51,60 +54,6 @@ export interface QueuedAction {
   /** A slot of its node it waited for (busy node): its first exec there runs in it. */
   readonly slot?: Slot | undefined
 }
-
-export interface FollowUp {
-  readonly request: ActionRequest
-  readonly delay: Duration.Duration
-}
-
-export type ActionResult =
-  | {
-    readonly _tag: "Finished"
-    readonly kind: OutcomeKind
-    readonly reason: string
-    readonly node?: string | undefined
-    readonly followUps: ReadonlyArray<FollowUp>
-    /**
-     * The cause may pass (a transient API error, an unreachable node, an open breaker): the engine
-     * tries the action again later, with backoff, a bounded number of times.
-     */
-    readonly retryable?: boolean | undefined
-    /** A dry run's "would ...": it has been logged already. */
-    readonly dryRun?: boolean | undefined
-  }
-  | {
-    /** Not finished: try again after `after` (a timed-out exec to retry, or a busy node). */
-    readonly _tag: "Requeue"
-    readonly reason: string
-    readonly after: Duration.Duration
-    readonly node?: string | undefined
-    /** Set when every exec slot of this node was taken: wait for one rather than for `after`. */
-    readonly busyNode?: string | undefined
-    readonly followUps: ReadonlyArray<FollowUp>
-    /** Logged by the runner already (once per window, the destructive cap): the engine logs it at debug. */
-    readonly quiet?: boolean | undefined
-  }
-
-const finished = (
-  kind: OutcomeKind,
-  reason: string,
-  node?: string,
-  followUps: ReadonlyArray<FollowUp> = [],
-  retryable = false
-): ActionResult => ({ _tag: "Finished", kind, reason, node, followUps, retryable })
-
-/** Attempts of a signal whose exec upgrade was refused with 429/5xx before the action fails (retryably). */
-export const MaxRefusedExecAttempts = 5
-
-/** What became of one container's signal. */
-type SignalResult =
-  | { readonly _tag: "Signalled"; readonly container: string }
-  | { readonly _tag: "AlreadyGone"; readonly container: string; readonly detail: string }
-  | { readonly _tag: "TimedOut"; readonly container: string; readonly error: ExecError }
-  | { readonly _tag: "NodeUnavailable"; readonly container: string; readonly error: NodeUnavailableError }
-  | { readonly _tag: "Failed"; readonly container: string; readonly detail: string; readonly retryable: boolean }
-  /** The upgrade was refused with 429/5xx (API priority and fairness, an overloaded server). */
-  | { readonly _tag: "Refused"; readonly container: string; readonly error: ExecRejectedError }
 
 export class ActionRunner extends Context.Service<ActionRunner, {
   readonly run: (queued: QueuedAction) => Effect.Effect<ActionResult>
@@ -270,39 +219,50 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           if (error._tag !== "NodeUnavailableError") {
             yield* Metric.update(Metric.withAttributes(execDuration, { result: error._tag }), seconds)
           }
-          switch (error._tag) {
-            case "NodeUnavailableError":
-              return { _tag: "NodeUnavailable", container, error } as const
-            case "ExecNonZeroExitError":
-              // The kill found no process to signal: the container is already stopping or gone.
-              return { _tag: "AlreadyGone", container, detail: `exit code ${error.exitCode}` } as const
-            case "ExecRejectedError":
-              if (error.code === 404 || error.code === 400) {
-                return { _tag: "AlreadyGone", container, detail: `${error.code} ${error.reason}` } as const
+          if (error._tag === "NodeUnavailableError") return { _tag: "NodeUnavailable", container, error } as const
+          const kind = classifyExec(error)
+          switch (kind) {
+            case "gone":
+              // The kill found no process to signal (a non-zero exit), or the pod or container is
+              // gone (404, 400): the container is already stopping or gone.
+              return {
+                _tag: "AlreadyGone",
+                container,
+                detail: error._tag === "ExecNonZeroExitError"
+                  ? `exit code ${error.exitCode}`
+                  : error._tag === "ExecRejectedError"
+                  ? `${error.code} ${error.reason}`
+                  : error.message
+              } as const
+            case "unreachable":
+            case "unconnected":
+              if (error._tag === "ExecTimeoutError") {
+                yield* Metric.update(Metric.withAttributes(execTimeouts, { phase: error.phase, node: node ?? "" }), 1)
               }
-              if (isTransientExecRefusal(error)) {
-                yield* Metric.update(Metric.withAttributes(retriesTotal, { action: signal === "SIGTERM" ? "terminateContainers" : "killContainers", reason: `exec ${error.code}` }), 1)
-                yield* Effect.logWarning(`${error.message}; trying again later`).pipe(
-                  Effect.annotateLogs({ container, node: node ?? "", code: error.code })
+              if ("phase" in error) {
+                yield* Effect.logWarning(error.message).pipe(
+                  Effect.annotateLogs({ container, node: node ?? "", phase: error.phase, elapsedMs: error.elapsedMs })
                 )
-                return { _tag: "Refused", container, error } as const
               }
-              if (error.code === 403) yield* Effect.logError(`${error.message} (check pods/exec in the RBAC rules)`)
-              return { _tag: "Failed", container, detail: error.message, retryable: false } as const
-            case "ExecTimeoutError":
-              yield* Metric.update(Metric.withAttributes(execTimeouts, { phase: error.phase, node: node ?? "" }), 1)
-              yield* Effect.logWarning(error.message).pipe(
-                Effect.annotateLogs({ container, node: node ?? "", phase: error.phase, elapsedMs: error.elapsedMs })
-              )
-              return { _tag: "TimedOut", container, error } as const
-            case "ExecConnectionLostError":
-              yield* Effect.logWarning(error.message).pipe(
-                Effect.annotateLogs({ container, node: node ?? "", phase: error.phase, elapsedMs: error.elapsedMs })
-              )
-              // Could not connect at all (the API server or the network): worth trying again later.
-              return error.phase === "stream"
+              // Unreachable: the verdict retries the exec. Unconnected (could not connect at all: the
+              // API server or the network): the action fails retryably, worth trying again later.
+              return kind === "unreachable"
                 ? { _tag: "TimedOut", container, error } as const
                 : { _tag: "Failed", container, detail: error.message, retryable: true } as const
+            case "refused-transient": {
+              // Only refusals are classed "refused-transient".
+              const refusal = error as ExecRejectedError
+              yield* Metric.update(Metric.withAttributes(retriesTotal, { action: signal === "SIGTERM" ? "terminateContainers" : "killContainers", reason: `exec ${refusal.code}` }), 1)
+              yield* Effect.logWarning(`${refusal.message}; trying again later`).pipe(
+                Effect.annotateLogs({ container, node: node ?? "", code: refusal.code })
+              )
+              return { _tag: "Refused", container, error: refusal } as const
+            }
+            case "refused":
+              if (error._tag === "ExecRejectedError" && error.code === 403) {
+                yield* Effect.logError(`${error.message} (check pods/exec in the RBAC rules)`)
+              }
+              return { _tag: "Failed", container, detail: error.message, retryable: false } as const
           }
         })
 
@@ -337,114 +297,11 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               delay: grace
             }]
             : []
-          const of = <T extends SignalResult["_tag"]>(tag: T) =>
-            results.filter((r): r is Extract<SignalResult, { _tag: T }> => r._tag === tag)
-          const timedOut = of("TimedOut")
-          const unavailable = of("NodeUnavailable")
-          const failed = of("Failed")
-          const refused = of("Refused")
-          const busy = unavailable.filter((r) => r.error.reason === "busy")
-          const open = unavailable.filter((r) => r.error.reason === "breaker-open")
-          const names = (rs: ReadonlyArray<SignalResult>) => rs.map((r) => r.container).join(", ")
-          if (busy.length > 0) {
-            return {
-              _tag: "Requeue",
-              reason: `node ${node} busy; not yet signalled: ${names(busy)}`,
-              after: Duration.millis(busy[0]!.error.retryInMs),
-              node,
-              busyNode: busy[0]!.error.node,
-              followUps
-            } as const
+          const verdict = signalVerdict({ results, signal, attempt: queued.attempt, node, followUps, settings })
+          if (verdict.retried !== undefined) {
+            yield* Metric.update(Metric.withAttributes(retriesTotal, { action: queued.request.action, reason: verdict.retried }), 1)
           }
-          // A refused upgrade (429 under API priority and fairness, a 5xx) is tried again after the
-          // server's Retry-After, a bounded number of times; then the engine's own retries take over.
-          if (refused.length > 0 && queued.attempt <= MaxRefusedExecAttempts) {
-            const after = refused.reduce(
-              (longest, r) => r.error.retryAfter === undefined ? longest : Duration.max(longest, r.error.retryAfter),
-              settings.execRetryBackoff
-            )
-            return {
-              _tag: "Requeue",
-              reason: `exec refused (${refused.map((r) => r.error.code).join(", ")}) for ${names(refused)}; retrying after ${Duration.format(after)}`,
-              after,
-              node,
-              followUps
-            } as const
-          }
-          // Every cluster-wide exec slot stayed busy (--exec-cap) for the exec deadline: try again shortly.
-          const cappedExecs = unavailable.filter((r) => r.error.reason === "exec-cap")
-          if (cappedExecs.length > 0) {
-            return {
-              _tag: "Requeue",
-              reason: `${cappedExecs[0]!.error.message}; not yet signalled: ${names(cappedExecs)}`,
-              after: Duration.millis(cappedExecs[0]!.error.retryInMs),
-              node,
-              followUps
-            } as const
-          }
-          if (timedOut.length > 0 && open.length === 0 && queued.attempt <= settings.execRetries) {
-            yield* Metric.update(Metric.withAttributes(retriesTotal, { action: queued.request.action, reason: "exec timeout" }), 1)
-            return {
-              _tag: "Requeue",
-              reason: `exec timed out for ${names(timedOut)}; retrying after ${Duration.format(settings.execRetryBackoff)}`,
-              after: settings.execRetryBackoff,
-              node,
-              followUps
-            } as const
-          }
-          if (timedOut.length > 0) {
-            const first = timedOut[0]!.error
-            return finished(
-              "failed",
-              `exec timed out on node ${node} for ${names(timedOut)} (${first.message})`,
-              node,
-              followUps,
-              true
-            )
-          }
-          // SIGKILL is the last signal: while its node's breaker is open it waits for the cooldown
-          // (twice at most) instead of giving up, so a node that recovers still gets its pods killed.
-          if (open.length > 0 && signal === "SIGKILL" && queued.attempt <= 2) {
-            return {
-              _tag: "Requeue",
-              reason: `${open[0]!.error.message}: SIGKILL waits for the breaker's cooldown`,
-              after: Duration.millis(open[0]!.error.retryInMs),
-              node,
-              followUps
-            } as const
-          }
-          if (open.length > 0) {
-            return finished("skipped", `${open[0]!.error.message}: ${signal} not sent to ${names(open)}`, node, followUps, true)
-          }
-          if (refused.length > 0) {
-            return finished("failed", `exec refused: ${refused.map((r) => r.error.message).join("; ")}`, node, followUps, true)
-          }
-          if (failed.length > 0) {
-            return finished("failed", failed.map((f) => f.detail).join("; "), node, followUps, failed.every((f) => f.retryable))
-          }
-          const gone = of("AlreadyGone")
-          // "No such process" from a SIGKILL is not proof: read the pod again shortly (the next
-          // attempt ends "no container is running" once the kubelet reports it), and say so if it
-          // still runs after three tries.
-          if (signal === "SIGKILL" && gone.length > 0) {
-            if (queued.attempt < 3) {
-              return {
-                _tag: "Requeue",
-                reason: `SIGKILL found no process in ${names(gone)}; checking the pod again`,
-                after: Duration.seconds(1),
-                node,
-                followUps
-              } as const
-            }
-            return finished(
-              "failed",
-              `containers still reported running after ${queued.attempt} SIGKILL attempts: ${gone.map((g) => `${g.container} ${g.detail}`).join(", ")}`,
-              node,
-              followUps
-            )
-          }
-          const goneNote = gone.length > 0 ? ` (already stopped: ${gone.map((g) => `${g.container} ${g.detail}`).join(", ")})` : ""
-          return finished("done", `${signal} sent to ${names(of("Signalled")) || "none"}${goneNote}`, node, followUps)
+          return verdict.result
         })
 
       // ---- the actions ----------------------------------------------------------------------

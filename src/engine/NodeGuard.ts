@@ -17,7 +17,7 @@
  * fails with `NodeUnavailableError` ("exec-cap") and its node slot goes back.
  */
 import { Clock, Context, Data, Deferred, Duration, Effect, Exit, Layer, Metric } from "effect"
-import type { ExecConnectionLostError, ExecError, ExecTimeoutError } from "../kube/ExecError.ts"
+import { classifyExec, type ExecConnectionLostError, type ExecError, type ExecTimeoutError } from "../kube/ExecError.ts"
 import * as Breaker from "./breaker.ts"
 import { EventRecorder, EventSubject, type ObjectRef, podRef } from "./EventRecorder.ts"
 import { breakerState, breakerTransitions, execCapWaits, execsInFlight } from "./metrics.ts"
@@ -50,10 +50,6 @@ export class NodeUnavailableError extends Data.TaggedError("NodeUnavailableError
   readonly retryInMs: number
   readonly message: string
 }> {}
-
-/** Exec failures that say "this node is unreachable" (they feed the breaker). */
-export const isNodeTimeout = (error: ExecError): boolean =>
-  error._tag === "ExecTimeoutError" || (error._tag === "ExecConnectionLostError" && error.phase === "stream")
 
 /**
  * One exec slot of a node, held by an action that waited for it (`acquireSlot`). The first exec the
@@ -343,7 +339,7 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
         const judged = Effect.onExit(run, (exit) => {
           const timeout = Exit.isSuccess(exit)
             ? undefined
-            : exit.cause.reasons.flatMap((r) => (r._tag === "Fail" && isNodeTimeout(r.error) ? [r.error as ExecTimeoutError | ExecConnectionLostError] : []))[0]
+            : exit.cause.reasons.flatMap((r) => (r._tag === "Fail" && classifyExec(r.error) === "unreachable" ? [r.error as ExecTimeoutError | ExecConnectionLostError] : []))[0]
           const about = subject ?? (timeout === undefined ? undefined : podRef(timeout.namespace, timeout.pod))
           const recorded: Breaker.Recorded = Exit.isSuccess(exit)
             ? Breaker.recordAnswer(state.breaker)

@@ -58,9 +58,44 @@ export const describeTarget = (t: ExecTarget): string =>
   `${t.namespace}/${t.pod} container ${t.container}${t.node ? ` on ${t.node}` : ""}`
 
 /**
- * A refusal the server may not repeat: throttled (429) or failing (500, 502, 503, 504). Worth
- * retrying with backoff, after `retryAfter` when the server sent one. Everything else (404, 400,
- * 403, a non-zero exit, timeouts, lost connections) is decided elsewhere.
+ * What a failed exec says, decided here once for everyone who reads it (`ActionRunner` for the
+ * signal's verdict, `NodeGuard` for the breaker):
+ * - "gone": the process or container is not there to signal: the kill exited non-zero (usually
+ *   "no such process"), or the server answered 404 (pod or container gone) or 400 (container not
+ *   running);
+ * - "unreachable": the node looks unreachable: a timeout (either phase) or a connection lost after
+ *   the upgrade (`phase: "stream"`, a half-open connection, a heartbeat that stopped). The only
+ *   class that feeds the node's breaker;
+ * - "unconnected": the connection could not be made at all (`ExecConnectionLostError`, `phase:
+ *   "handshake"`): the API server or the network, not the node, so it does not feed the breaker;
+ *   it carries no Retry-After and is not a refusal, so it is not "refused-transient" either: the
+ *   action fails retryably and the engine's own retries (with backoff) try it again;
+ * - "refused-transient": a refusal the server may not repeat, 429 (throttled) or 500/502/503/504:
+ *   tried again with backoff, after `retryAfter` when the server sent one;
+ * - "refused": every other refusal (403 forbidden, 401, 409, 501, ...): final.
+ *
+ * In breaker terms every class but "unreachable" means the node answered (as a success does).
  */
-export const isTransientExecRefusal = (e: ExecError): boolean =>
-  e._tag === "ExecRejectedError" && [429, 500, 502, 503, 504].includes(e.code)
+export type ExecClass = "gone" | "unreachable" | "unconnected" | "refused-transient" | "refused"
+
+export const classifyExec = (error: ExecError): ExecClass => {
+  switch (error._tag) {
+    case "ExecNonZeroExitError":
+      return "gone"
+    case "ExecTimeoutError":
+      return "unreachable"
+    case "ExecConnectionLostError":
+      return error.phase === "stream" ? "unreachable" : "unconnected"
+    case "ExecRejectedError":
+      if (error.code === 404 || error.code === 400) return "gone"
+      return transientCodes.includes(error.code) ? "refused-transient" : "refused"
+  }
+}
+
+const transientCodes: ReadonlyArray<number> = [429, 500, 502, 503, 504]
+
+/**
+ * A refusal the server may not repeat: throttled (429) or failing (500, 502, 503, 504). Worth
+ * retrying with backoff, after `retryAfter` when the server sent one (`classifyExec`'s "refused-transient").
+ */
+export const isTransientExecRefusal = (e: ExecError): boolean => classifyExec(e) === "refused-transient"
