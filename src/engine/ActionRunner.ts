@@ -373,7 +373,12 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           case "killContainers": {
             const signal: Signal = request.action === "terminateContainers" ? "SIGTERM" : "SIGKILL"
             return Effect.gen(function*() {
-              const live = yield* retrying(request.action, podFor(request, signal === "SIGKILL"))
+              // An exec cannot carry a UID precondition: the cached pod stands in only for a SIGTERM
+              // on its first run, straight from the decision. A retry, an action that waited for a
+              // slot of its node, or a SIGKILL (is it still running?) reads the live pod, so a pod
+              // re-created under the same name meanwhile is found replaced, not signalled.
+              const fresh = signal === "SIGKILL" || queued.attempt > 1 || (queued.failures ?? 0) > 0 || queued.slot !== undefined
+              const live = yield* retrying(request.action, podFor(request, fresh))
               if (live.pod === undefined) return live.result
               const pod = live.pod
               if (pod.status.phase === "Pending") {
