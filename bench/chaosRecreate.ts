@@ -164,6 +164,12 @@ export class Recreator {
     ]
     const uid = randomUUID()
     record.replacedAt = Date.now()
+    // As `argo retry` does: the workflow gets the new step's node (Running) before the old pod goes,
+    // so it stays Running and its new pod is not one of a finished workflow's leftovers.
+    sim.updateWorkflow(record.namespace, record.workflow, (wf) => {
+      const nodes = (wf.status.nodes ?? {}) as Record<string, unknown>
+      wf.status.nodes = { ...nodes, [nodeId]: podNode(nodeId, nodeName, record.workflow, "Running", new Date().toISOString()) }
+    })
     sim.deletePod(record.namespace, record.pod, { gracePeriodSeconds: 0 })
     sim.addPod({ ...this.#podInit(spec, record.workflow, wfUid, record.pod, nodeName, nodeId), uid, containers })
     record.newUid = uid
