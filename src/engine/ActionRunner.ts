@@ -4,7 +4,9 @@
  * - every action is bound to the UID of the pod it was decided for: a pod that is gone ends "pod
  *   already gone", one re-created under the same name (another UID) ends "pod replaced", untouched;
  *   patches carry the UID as a precondition, deletes a UID precondition;
- * - it re-reads the pod before acting, and before labelling, deleting or releasing a pod re-checks
+ * - signals and deletes read the live pod first (an exec carries no precondition, and a cache can
+ *   lag); a label or finalizer patch acts on the cached pod, its preconditions standing guard, and
+ *   reads the live pod after a conflict; before labelling, deleting or releasing a pod it re-checks
  *   the whole decision (`decidePod`, Argo's recorded node included);
  * - deletes strip the status finalizer with a resourceVersion-guarded patch, then delete with a
  *   UID precondition, so a re-created pod of the same name is never deleted by mistake;
@@ -129,9 +131,10 @@ export class ActionRunner extends Context.Service<ActionRunner, {
         })
 
       /**
-       * The pod to act on: the cached one when `fresh` is false and the cache has it (the decision
-       * was made from it; every write carries a precondition, and a conflict reads the live pod),
-       * else the live one. Fresh data decides SIGKILL (is it still running?) and deletes.
+       * The pod a patch acts on: the cached one when `fresh` is false and the cache has it (the
+       * decision was made from it; the patch carries the UID, and a finalizer rewrite the
+       * resourceVersion, as preconditions, and a conflict reads the live pod), else the live one.
+       * Signals (an exec carries no precondition) and deletes always read the live pod.
        */
       const podFor = (request: ActionRequest, fresh: boolean) => {
         const cached = fresh ? undefined : cache.get(request.namespace, request.pod)
@@ -373,12 +376,10 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           case "killContainers": {
             const signal: Signal = request.action === "terminateContainers" ? "SIGTERM" : "SIGKILL"
             return Effect.gen(function*() {
-              // An exec cannot carry a UID precondition: the cached pod stands in only for a SIGTERM
-              // on its first run, straight from the decision. A retry, an action that waited for a
-              // slot of its node, or a SIGKILL (is it still running?) reads the live pod, so a pod
-              // re-created under the same name meanwhile is found replaced, not signalled.
-              const fresh = signal === "SIGKILL" || queued.attempt > 1 || (queued.failures ?? 0) > 0 || queued.slot !== undefined
-              const live = yield* retrying(request.action, podFor(request, fresh))
+              // An exec cannot carry a UID precondition, and a cache can be seconds behind (a slow or
+              // wedged watch): every signal reads the live pod first, so a pod re-created under the
+              // same name meanwhile is found replaced, never signalled (chaos seeds 7 and 8).
+              const live = yield* retrying(request.action, livePod(request))
               if (live.pod === undefined) return live.result
               const pod = live.pod
               if (pod.status.phase === "Pending") {
