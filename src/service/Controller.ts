@@ -1,11 +1,11 @@
 /**
- * The controller: watches pods and workflows, and while it leads, reconciles every pod it knows
- * into the engine (level-based: each pod's current state goes through the policy; the queue
- * deduplicates). Only the leader cleans: losing the lease closes the engine's scope, which
+ * The controller: watches pods and workflows (decoded once into compact records), and while it
+ * leads, asks the engine to decide every pod it knows once every cache has synced, again whenever
+ * the pod changes or a node of its workflow it waits on changes, and at every resync (level-based:
+ * each pod's current state goes through `decidePod`; the queues deduplicate). Only the leader cleans: losing the lease closes the engine's scope, which
  * interrupts its workers at once. Shutdown stops intake, lets in-flight actions finish within the
  * shutdown grace, then interrupts them; the lease is released after that.
  */
-import type * as k8s from "@kubernetes/client-node"
 import { Clock, Context, Deferred, Duration, Effect, type Fiber, Layer, Random, Result } from "effect"
 import { LabelKeyWorkflow } from "../domain/argo.ts"
 import type { Pod } from "../domain/Pod.ts"
