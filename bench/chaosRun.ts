@@ -335,6 +335,13 @@ const faultSteps = (state: RunState, fault: PlannedFault): Array<Step> => {
           // so the next pods watch opened gets one too; the first relist that follows meets it.
           state.expireArmedUntil = Number.POSITIVE_INFINITY
           sim.faults.watch("gone", { resource: "pods", next: 1 })
+          // A watch that ended cleanly in between (its server timeout) may have taken the pending
+          // gone without a relist: ask again every 2 s until a relist meets the expiry.
+          const rearm = setInterval(() => {
+            if (state.expireArmedUntil !== Number.POSITIVE_INFINITY) return clearInterval(rearm)
+            sim.faults.watch("gone", { resource: "pods", next: 1 })
+          }, 2_000)
+          rearm.unref()
         }, false)
       ]
   }
