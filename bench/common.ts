@@ -238,7 +238,8 @@ export const spawnService = (
   stderr: "inherit" | "pipe" = "inherit"
 ): ChildProcess =>
   spawnNode(
-    [path.join(root, "src/main.ts"), command, "--no-leader-elect", ...(command === "run" ? ["--http-port", "0"] : []), "--log-level", "error", ...args],
+    // `once` elects no leader and serves no HTTP (it refuses those flags).
+    [path.join(root, "src/main.ts"), command, ...(command === "run" ? ["--no-leader-elect", "--http-port", "0"] : []), "--log-level", "error", ...args],
     { env: { PATH: process.env.PATH ?? "", KUBECONFIG: kubeconfig }, stdio: ["ignore", stdout, stderr] }
   )
 
