@@ -8,7 +8,7 @@
  * Closing the engine's scope interrupts the workers (their sockets close with their scopes) and
  * records every action that did not run as skipped.
  */
-import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Metric, Random, Result, Scope, Stream } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Metric, Random, Result, Scope } from "effect"
 import { actionKey, type ActionRequest } from "../domain/Action.ts"
 import { LabelKeyWorkflow } from "../domain/argo.ts"
 import { decodePod, type Pod, podKey, runningContainers } from "../domain/Pod.ts"
@@ -28,15 +28,10 @@ import { WorkflowSource } from "./WorkflowSource.ts"
 export interface EngineOptions {
   /**
    * After a pod's containers were killed, read it again and queue what the policy now says
-   * (label or delete). The one-shot pass needs this; the service reconciles from its watch.
+   * (label or delete): for a driver without a pod watch (the engine on its own, tests). The
+   * controller (service and `once`) learns the same from its watch.
    */
   readonly reconcileAfterKill: boolean
-  /**
-   * After SIGTERM, watch the pod and bring its SIGKILL step forward as soon as nothing runs in it
-   * any more, instead of waiting out the grace period. The one-shot pass needs this (it has no
-   * watch of its own); the service learns the same from its pod watch.
-   */
-  readonly advanceKillOnStop?: boolean | undefined
   /** Called with every decision made for a pod enqueued with `enqueue` (the one-shot pass follows its pods with it). */
   readonly onDecision?: ((result: PlanResult) => void) | undefined
 }
@@ -264,22 +259,6 @@ export const makeEngine = (options: EngineOptions) =>
         if (Result.isSuccess(live)) yield* reconcile(live.success)
       })
 
-    /** Moves the pod's pending SIGKILL step to now once the pod shows no running container. */
-    const advanceWhenStopped = (request: ActionRequest, grace: Duration.Duration, node: string | undefined) =>
-      pods.watch({ namespace: request.namespace, fieldSelector: `metadata.name=${request.pod}` }).pipe(
-        Stream.filter((event) => {
-          if (event.type === "DELETED") return true
-          if (event.type === "BOOKMARK") return false
-          const decoded = decodePod(event.object)
-          return Result.isSuccess(decoded) && runningContainers(decoded.success).length === 0
-        }),
-        Stream.take(1),
-        Stream.runDrain,
-        Effect.andThen(Effect.suspend(() => queue.add(actionKey(request), { request, attempt: 1, node }, clock.currentTimeMillisUnsafe()))),
-        Effect.timeout(grace),
-        Effect.ignore
-      )
-
     /** Exponential from `actionRetryBase`, capped at `actionRetryMax`, jittered ±20 %. */
     const actionBackoff = (failures: number) =>
       Effect.map(Random.next, (r) => {
@@ -370,9 +349,6 @@ export const makeEngine = (options: EngineOptions) =>
           const followUps = result._tag === "Finished" && !retrying ? result.followUps : []
           for (const followUp of followUps) {
             yield* submit(followUp.request, followUp.delay, result.node)
-            if (options.advanceKillOnStop && followUp.request.action === "killContainers") {
-              yield* Effect.forkIn(advanceWhenStopped(followUp.request, followUp.delay, result.node), scope)
-            }
           }
           if (result._tag === "Requeue" && result.busyNode !== undefined) {
             parked.set(key, item)
