@@ -259,11 +259,14 @@ const sameNodeStatus = (a: NodeStatus, b: NodeStatus): boolean => {
  * record but `metadata`): the one list of what the policy reads, so a change filter cannot drift.
  */
 export const workflowInputsEqual = (a: WorkflowRecord, b: WorkflowRecord): boolean =>
+  workflowFieldsEqual(a, b) && sameNodeStatus(a.nodes, b.nodes)
+
+/** Whether two records agree on everything the decision reads but the node status. */
+export const workflowFieldsEqual = (a: WorkflowRecord, b: WorkflowRecord): boolean =>
   a.phase === b.phase &&
   a.shutdown === b.shutdown &&
   a.deadlineAt === b.deadlineAt &&
-  JSON.stringify(a.podGC) === JSON.stringify(b.podGC) &&
-  sameNodeStatus(a.nodes, b.nodes)
+  JSON.stringify(a.podGC) === JSON.stringify(b.podGC)
 
 /**
  * The node IDs whose state differs between two records (all of them when the node status changed

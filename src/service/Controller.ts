@@ -10,7 +10,7 @@ import { Clock, Context, Deferred, Duration, Effect, type Fiber, Layer, Random, 
 import { LabelKeyWorkflow } from "../domain/argo.ts"
 import type { Pod } from "../domain/Pod.ts"
 import { podNodeId } from "../domain/policy.ts"
-import { changedNodeIds, type WorkflowRecord, workflowInputsEqual } from "../domain/workflow.ts"
+import { changedNodeIds, workflowFieldsEqual, type WorkflowRecord, workflowInputsEqual } from "../domain/workflow.ts"
 import { PodCache } from "../engine/PodCache.ts"
 import { ActionRunner } from "../engine/ActionRunner.ts"
 import { type Engine, makeEngine, type PlanResult } from "../engine/Engine.ts"
@@ -132,10 +132,7 @@ const makeController = (settings: ControllerSettings) =>
     const workflowChange = (wf: WorkflowRecord, previous: WorkflowRecord | undefined): ReadonlySet<string> | "all" => {
       if (previous === undefined) return "all"
       if (workflowInputsEqual(wf, previous)) return new Set()
-      const { nodes: _a, ...fields } = wf
-      const { nodes: _b, ...previousFields } = previous
-      const sameFields = workflowInputsEqual({ ...fields, nodes: previous.nodes }, { ...previousFields, nodes: previous.nodes })
-      return sameFields ? changedNodeIds(previous, wf) : "all"
+      return workflowFieldsEqual(wf, previous) ? changedNodeIds(previous, wf) : "all"
     }
     const workflowInformers = crd
       ? namespaces.map((namespace) =>
