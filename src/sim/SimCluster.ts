@@ -24,7 +24,7 @@ import { ExecSession, handleExecUpgrade, upgradeRequired } from "./exec.ts"
 import type { ExecCloseInfo, ExecEnv, ExecInfo } from "./exec.ts"
 import { Faults } from "./faults.ts"
 import type { ApiFault, AppliedWatchFault, SimResource } from "./faults.ts"
-import { isTrue, mediaType, parseJsonBody, readBody, sendError, sendJson, writeRawStatus } from "./http.ts"
+import { isTrue, listenLoopback, mediaType, parseJsonBody, readBody, sendError, sendJson, writeRawStatus } from "./http.ts"
 import { kubeconfigYaml } from "./kubeconfig.ts"
 import { buildPod, nowIso } from "./pods.ts"
 import type { ContainerStateName, PodJson, SimPodInit } from "./pods.ts"
@@ -273,15 +273,7 @@ export class SimCluster {
       ? createHttpsServer({ key: tlsFile("server-key.pem"), cert: tlsFile("server.pem"), requestTimeout: 0 }) as unknown as Server
       : createHttpServer({ requestTimeout: 0 })
     server.keepAliveTimeout = 5_000
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject)
-      server.listen(options.port ?? 0, "127.0.0.1", () => {
-        server.off("error", reject)
-        resolve()
-      })
-    })
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
+    const port = await listenLoopback(server, options.port ?? 0)
     const sim = new SimCluster(server, `${tls ? "https" : "http"}://127.0.0.1:${port}`, options, caPem)
     if (options.argo !== undefined && options.argo !== false) sim.startArgo(options.argo)
     return sim

@@ -19,6 +19,7 @@ import type { ArgoModelOptions } from "./argo.ts"
 import type { ApiFault, ApiScope, ExecFault, ExecScope, WatchFault, WatchFaultOptions } from "./faults.ts"
 import type { ContainerStateName, SimContainerInit, SimPodInit } from "./pods.ts"
 import type { RequestLogEntry, SimCluster, SimWorkflowInit } from "./SimCluster.ts"
+import { listenLoopback } from "./http.ts"
 import { seedWorkflowPods } from "./seed.ts"
 import type { SeedOptions } from "./seed.ts"
 
@@ -519,15 +520,7 @@ export const startControl = async (sim: SimCluster, options: ControlOptions = {}
     sockets.add(s)
     s.on("close", () => sockets.delete(s))
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject)
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject)
-      resolve()
-    })
-  })
-  const address = server.address()
-  const port = typeof address === "object" && address !== null ? address.port : 0
+  const port = await listenLoopback(server, options.port ?? 0)
   let closing: Promise<void> | undefined
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,6 +1,7 @@
 // Small HTTP helpers shared by the REST, watch and exec handlers: JSON responses with the headers
 // a real API server sends, Status errors, and raw responses on a socket that is being upgraded.
 
+import type { Server as NetServer } from "node:net"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
@@ -84,3 +85,14 @@ export const parseJsonBody = (raw: Buffer, kind: string): unknown => {
 export const mediaType = (header: string | undefined): string => (header ?? "").split(";")[0].trim().toLowerCase()
 
 export const isTrue = (v: string | null): boolean => v === "true" || v === "1"
+
+/** Listens on 127.0.0.1 (`port` 0: an ephemeral one) and resolves with the port bound. */
+export const listenLoopback = (server: NetServer, port = 0): Promise<number> =>
+  new Promise<number>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject)
+      const address = server.address()
+      resolve(typeof address === "object" && address !== null ? address.port : 0)
+    })
+  })
