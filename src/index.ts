@@ -41,8 +41,9 @@ export const configFromEnv = (
   })
 
 // ---- the service as layers ----------------------------------------------------------------------
-export { alwaysLeader, podCleanupCoreLayer, podCleanupLayer, type PodCleanupLayerOptions } from "./service/PodCleanup.ts"
+export { alwaysLeader, controllerLayer, podCleanupCoreLayer, podCleanupLayer, type PodCleanupLayerOptions } from "./service/PodCleanup.ts"
 export { Controller, type ControllerSettings, type ControllerStatus } from "./service/Controller.ts"
+export { ClusterCache, type ClusterCacheHealth, type ClusterCacheSettings, type ClusterChangeHandler } from "./service/ClusterCache.ts"
 export { LeaderElection, type LeaderElectionSettings } from "./service/LeaderElection.ts"
 
 /**

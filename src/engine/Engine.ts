@@ -132,11 +132,15 @@ export class Engine extends Context.Service<Engine, {
     )
 }
 
-/** What `Engine.make` takes from its context. */
-export type EngineDependencies = EngineConfig | ActionRunner | Outcomes | NodeGuard | PodApi | PodCache | WorkflowSource
-
-/** What `Engine.layerServices` provides. */
+/**
+ * What `Engine.layerServices` provides. A service the engine comes to need is added here and to
+ * that layer, and nowhere else: every composition (the controller's, the standalone engine's)
+ * builds on it.
+ */
 export type EngineServices = EngineConfig | Outcomes | NodeGuard | ApiRateLimiter | PodApi | PodExec | ActionRunner
+
+/** What `Engine.make` takes from its context: the engine's services and its pod and workflow sources. */
+export type EngineDependencies = EngineServices | PodCache | WorkflowSource
 
 const makeEngine = (options: EngineOptions) =>
   Effect.gen(function*() {
