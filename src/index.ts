@@ -41,8 +41,9 @@ export const configFromEnv = (
   })
 
 // ---- the service as layers ----------------------------------------------------------------------
-export { alwaysLeader, podCleanupCoreLayer, podCleanupLayer, type PodCleanupLayerOptions } from "./service/PodCleanup.ts"
+export { alwaysLeader, controllerLayer, podCleanupCoreLayer, podCleanupLayer, type PodCleanupLayerOptions } from "./service/PodCleanup.ts"
 export { Controller, type ControllerSettings, type ControllerStatus } from "./service/Controller.ts"
+export { ClusterCache, type ClusterCacheHealth, type ClusterCacheSettings, type ClusterChangeHandler } from "./service/ClusterCache.ts"
 export { LeaderElection, type LeaderElectionSettings } from "./service/LeaderElection.ts"
 
 /**
@@ -113,8 +114,7 @@ export const podCleanupFromEnv = (
 // ---- the engine, for one-shot or custom drivers -------------------------------------------------
 export { ActionRunner, type ActionResult, type QueuedAction } from "./engine/ActionRunner.ts"
 export { ApiRateLimiter } from "./engine/ApiRateLimiter.ts"
-export { Engine, type EngineOptions, type PlanResult } from "./engine/Engine.ts"
-export { engineLayer } from "./engine/layers.ts"
+export { Engine, type EngineDependencies, type EngineOptions, type EngineServices, type PlanResult } from "./engine/Engine.ts"
 export { NodeGuard, type NodeGuardSettings, NodeUnavailableError } from "./engine/NodeGuard.ts"
 export { cleanOnce, type OnceReport } from "./engine/once.ts"
 export { type Outcome, type OutcomeKind, Outcomes } from "./engine/Outcomes.ts"

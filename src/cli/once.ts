@@ -10,7 +10,6 @@ import type * as k8s from "@kubernetes/client-node"
 import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { Engine, type PlanResult } from "../engine/Engine.ts"
 import { NodeGuard } from "../engine/NodeGuard.ts"
-import { engineLayer } from "../engine/layers.ts"
 import { Outcomes } from "../engine/Outcomes.ts"
 import { KubeClient } from "../kube/KubeClient.ts"
 import type { LoadedKubeConfig } from "../kube/KubeConfigSource.ts"
@@ -53,7 +52,7 @@ const dryRun = (config: ServiceConfig, loaded: LoadedKubeConfig) =>
     yield* Effect.logInfo(`${pods.length} pods match ${JSON.stringify(config.labelSelector)}`)
     const engine = yield* Engine
     return plannedRows(yield* Effect.forEach(pods, (p) => engine.plan(p), { concurrency: config.engine.workers }))
-  }).pipe(Effect.provide(engineLayer(config.engine).pipe(Layer.provideMerge(KubeClient.fromLoaded(loaded)))))
+  }).pipe(Effect.provide(Engine.layerStandalone(config.engine).pipe(Layer.provideMerge(KubeClient.fromLoaded(loaded)))))
 
 /** The pass itself: the controller over the listed pods until each is settled or the deadline. */
 const clean = (config: ServiceConfig, loaded: LoadedKubeConfig, timeout: Duration.Duration) =>

@@ -13,12 +13,15 @@ import { actionKey, type ActionRequest } from "../domain/Action.ts"
 import { LabelKeyWorkflow } from "../domain/argo.ts"
 import { decodePod, type Pod, podKey, runningContainers } from "../domain/Pod.ts"
 import { type Decision, decidePod, type WorkflowContext } from "../domain/policy.ts"
+import type { KubeClient } from "../kube/KubeClient.ts"
 import { PodApi } from "../kube/PodApi.ts"
+import { PodExec } from "../kube/PodExec.ts"
 import { ActionRunner, type QueuedAction } from "./ActionRunner.ts"
+import { ApiRateLimiter } from "./ApiRateLimiter.ts"
 import { EventRecorder, EventSubject, podRef, workflowRef } from "./EventRecorder.ts"
 import { outcomeEvent } from "./outcomeEvents.ts"
 import { PodCache } from "./PodCache.ts"
-import { EngineConfig } from "./EngineSettings.ts"
+import { defaultEngineSettings, EngineConfig, type EngineSettings } from "./EngineSettings.ts"
 import { ActionQueueName, longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "./metrics.ts"
 import { NodeGuard } from "./NodeGuard.ts"
 import { type Outcome, Outcomes } from "./Outcomes.ts"
@@ -28,10 +31,10 @@ import { WorkflowSource } from "./WorkflowSource.ts"
 export interface EngineOptions {
   /**
    * After a pod's containers were killed, read it again and queue what the policy now says
-   * (label or delete): for a driver without a pod watch (the engine on its own, tests). The
-   * controller (service and `once`) learns the same from its watch.
+   * (label or delete): for a driver without a pod watch (`Engine.layerStandalone`, where it is on
+   * by default). The controller learns the same from its watch and leaves it off.
    */
-  readonly reconcileAfterKill: boolean
+  readonly reconcileAfterKill?: boolean | undefined
   /** Called with every decision made for a pod enqueued with `enqueue` (the one-shot pass follows its pods with it). */
   readonly onDecision?: ((result: PlanResult) => void) | undefined
 }
@@ -72,14 +75,74 @@ export class Engine extends Context.Service<Engine, {
    */
   readonly drain: (grace: Duration.Duration) => Effect.Effect<void>
 }>()("pod-cleanup/Engine") {
-  static readonly layerWith = (
-    options: EngineOptions = { reconcileAfterKill: false }
-  ): Layer.Layer<Engine, never, ActionRunner | Outcomes | EngineConfig | WorkflowSource | PodApi | NodeGuard | PodCache> =>
-    Layer.effect(Engine, Effect.suspend(() => makeEngine(options)))
-  static readonly layer = Engine.layerWith()
+  /**
+   * The engine for the current scope, taking everything it needs from the context: its workers
+   * run until the scope closes (a leadership term, a test, a one-shot pass). `Engine.layerServices`
+   * provides all of it but the pod and workflow sources.
+   */
+  static readonly make = (options: EngineOptions = {}): Effect.Effect<Engine["Service"], never, Scope.Scope | EngineDependencies> =>
+    makeEngine(options)
+
+  /**
+   * What the engine runs on besides its pod and workflow sources: settings, the ledger, the node
+   * guard, the API rate limit, pod access, the exec primitive and the action runner. The service
+   * and the standalone engine both build on this one layer, so a new dependency is added here.
+   */
+  static readonly layerServices = (settings: EngineSettings): Layer.Layer<EngineServices, never, KubeClient | WorkflowSource | PodCache> =>
+    ActionRunner.layer.pipe(
+      Layer.provideMerge(Layer.mergeAll(
+        EngineConfig.layer(settings),
+        Outcomes.layer,
+        NodeGuard.layerWith({
+          perNodeExecCap: settings.perNodeExecCap,
+          breakerThreshold: settings.breakerThreshold,
+          breakerCooldown: settings.breakerCooldown,
+          globalExecCap: settings.execCap,
+          // An exec that waited longer for a cluster-wide slot would be past its own deadline.
+          globalExecWait: settings.execTimeout
+        }),
+        ApiRateLimiter.layerWith(settings.apiQps, settings.apiBurst),
+        PodApi.layer,
+        PodExec.layerWith({ timeout: settings.execTimeout })
+      ))
+    )
+
+  /**
+   * The engine on its own, for a driver without a controller (tests, custom drivers, the dry run
+   * of `once`): everything below it for a given `KubeClient`, no pod cache (every pod is read from
+   * the API), and, unless `options` say otherwise, `reconcileAfterKill` (no pod watch tells it what
+   * a pod needs after its kill). `workflows` defaults to reading them from the API; pass
+   * `WorkflowSource.layerStatic(...)` to supply them.
+   *
+   * @example
+   * ```ts
+   * const report = yield* cleanOnce(pods).pipe(
+   *   Effect.provide(Engine.layerStandalone({ workers: 8 }).pipe(Layer.provide(kubeClientLayer())))
+   * )
+   * ```
+   */
+  static readonly layerStandalone = (
+    settings: Partial<EngineSettings> = {},
+    options: EngineOptions = { reconcileAfterKill: true },
+    workflows?: Layer.Layer<WorkflowSource, never, KubeClient>
+  ): Layer.Layer<Engine | EngineServices | WorkflowSource | PodCache, never, KubeClient> =>
+    Layer.effect(Engine, Engine.make(options)).pipe(
+      Layer.provideMerge(Engine.layerServices({ ...defaultEngineSettings, ...settings })),
+      Layer.provideMerge(Layer.merge(workflows ?? WorkflowSource.layerFromApi(), PodCache.none))
+    )
 }
 
-export const makeEngine = (options: EngineOptions) =>
+/**
+ * What `Engine.layerServices` provides. A service the engine comes to need is added here and to
+ * that layer, and nowhere else: every composition (the controller's, the standalone engine's)
+ * builds on it.
+ */
+export type EngineServices = EngineConfig | Outcomes | NodeGuard | ApiRateLimiter | PodApi | PodExec | ActionRunner
+
+/** What `Engine.make` takes from its context: the engine's services and its pod and workflow sources. */
+export type EngineDependencies = EngineServices | PodCache | WorkflowSource
+
+const makeEngine = (options: EngineOptions) =>
   Effect.gen(function*() {
     const settings = yield* EngineConfig
     const runner = yield* ActionRunner
@@ -248,7 +311,7 @@ export const makeEngine = (options: EngineOptions) =>
         return result
       })
 
-    /** The one-shot pass's level-based step after a kill: read the pod again and queue what it needs now. */
+    /** The standalone engine's level-based step after a kill (no pod watch): read the pod again and queue what it needs now. */
     const reconcileAgain = (request: ActionRequest) =>
       Effect.gen(function*() {
         const key = `${request.namespace}/${request.pod}`
@@ -389,7 +452,7 @@ export const makeEngine = (options: EngineOptions) =>
                 Effect.annotateLogs({ namespace: item.request.namespace, pod: item.request.pod, action: item.request.action, node: result.node ?? "" })
               )
             }
-            if (options.reconcileAfterKill && item.request.action === "killContainers" && result.kind === "done") {
+            if (options.reconcileAfterKill === true && item.request.action === "killContainers" && result.kind === "done") {
               yield* reconcileAgain(item.request)
             }
           }

@@ -10,7 +10,7 @@
  * kept, for debugging (about 0.5 KiB of heap each, measured: about 2.5 MiB; the old default of
  * 200 000 held about 100 MiB that nothing read). A caller that reads outcomes of more
  * actions than that asks for more: `Outcomes.layerWith(n)`, or, without rebuilding the layers it
- * gets from `engineServicesLayer`, by providing `Outcomes.Capacity`, e.g.
+ * gets from `Engine.layerServices`, by providing `Outcomes.Capacity`, e.g.
  * `layer.pipe(Layer.provide(Layer.succeed(Outcomes.Capacity, 4 * pods)))`
  * (`once`: its pass's pods × the actions a pod can have; chaos and the demo: their seeded pods).
  */

@@ -1,27 +1,22 @@
 /**
- * The controller: watches pods and workflows (decoded once into compact records), and while it
- * leads, asks the engine to decide every pod it knows once every cache has synced, again whenever
- * the pod changes or a node of its workflow it waits on changes, and at every resync (level-based:
- * each pod's current state goes through `decidePod`; the queues deduplicate). Only the leader cleans: losing the lease closes the engine's scope, which
- * interrupts its workers at once. Shutdown stops intake, lets in-flight actions finish within the
- * shutdown grace, then interrupts them; the lease is released after that.
+ * The controller: while it leads, it runs the engine (one per leadership term, made in the term's
+ * scope from the context: `Engine.make`) and asks it to decide every pod the `ClusterCache` holds
+ * once every cache has synced, again whenever the pod changes or a node of its workflow it waits
+ * on changes, and at every resync (level-based: each pod's current state goes through
+ * `decidePod`; the queues deduplicate). Only the leader cleans: losing the lease closes the
+ * engine's scope, which interrupts its workers at once. Shutdown stops intake, lets in-flight
+ * actions finish within the shutdown grace, then interrupts them; the lease is released after that.
+ * It composes nothing: `controllerLayer` (PodCleanup.ts) gives it its cache and the engine's services.
  */
-import { Clock, Context, Deferred, Duration, Effect, type Fiber, Layer, Random, Result } from "effect"
-import { LabelKeyWorkflow } from "../domain/argo.ts"
-import type { Pod } from "../domain/Pod.ts"
+import { Clock, Context, Duration, Effect, type Fiber, Layer, Random } from "effect"
 import { podNodeId } from "../domain/policy.ts"
+import type { Pod } from "../domain/Pod.ts"
 import { changedNodeIds, workflowFieldsEqual, type WorkflowRecord, workflowInputsEqual } from "../domain/workflow.ts"
-import { PodCache } from "../engine/PodCache.ts"
-import { ActionRunner } from "../engine/ActionRunner.ts"
-import { type Engine, makeEngine, type PlanResult } from "../engine/Engine.ts"
+import { Engine, type PlanResult } from "../engine/Engine.ts"
 import { EngineConfig } from "../engine/EngineSettings.ts"
-import { Outcomes } from "../engine/Outcomes.ts"
-import { WorkflowSource } from "../engine/WorkflowSource.ts"
-import { KubeClient } from "../kube/KubeClient.ts"
-import { PodApi } from "../kube/PodApi.ts"
-import { type InformerCache, makeInformer } from "./informer.ts"
+import { ClusterCache } from "./ClusterCache.ts"
 import { LeaderElection } from "./LeaderElection.ts"
-import { listWorkflows, objectKey, podListWatch, workflowListWatch } from "./sources.ts"
+import { objectKey } from "./sources.ts"
 
 export interface ControllerSettings {
   /** Namespaces to watch; empty = all. */
@@ -68,64 +63,36 @@ export class Controller extends Context.Service<Controller, {
 
 const makeController = (settings: ControllerSettings) =>
   Effect.gen(function*() {
-    const client = yield* KubeClient
-    const pods = yield* PodApi
+    const cluster = yield* ClusterCache
     const engineSettings = yield* EngineConfig
     const leadership = yield* LeaderElection
     const clock = yield* Clock.Clock
-    const namespaces: ReadonlyArray<string | undefined> = settings.namespaces.length === 0 ? [undefined] : settings.namespaces
 
     let engine: Engine["Service"] | undefined
     let accepting = true
-    const podsByWorkflow = new Map<string, Set<string>>()
-    const workflowOf = (pod: Pod) => {
-      const wf = pod.metadata.labels[LabelKeyWorkflow]
-      return wf === undefined ? undefined : `${pod.metadata.namespace}/${wf}`
-    }
-
-    /**
-     * Every cache has listed once (client-go's WaitForCacheSync): until then no pod is decided, so a
-     * pod is never decided against a workflow cache that is still filling.
-     */
-    const allSynced = Deferred.makeUnsafe<void>()
-    const cachesSynced = () => Deferred.isDoneUnsafe(allSynced)
-    const onSynced = () =>
-      Effect.sync(() => {
-        if ([...podInformers, ...workflowInformers].every((i) => i.cache.synced())) Deferred.doneUnsafe(allSynced, Effect.void)
-      })
 
     const inScope = settings.podFilter ?? (() => true)
-    /** Informer handlers only enqueue: the decision runs on the engine's fibers, from the cache. */
+    /**
+     * Informer handlers only enqueue: the decision runs on the engine's fibers, from the cache. Until
+     * every cache has listed once no pod is decided, so a pod is never decided against a workflow
+     * cache that is still filling.
+     */
     const submit = (pod: Pod) =>
-      !accepting || engine === undefined || !cachesSynced() || !inScope(objectKey(pod))
+      !accepting || engine === undefined || !cluster.synced() || !inScope(objectKey(pod))
         ? Effect.void
         : engine.enqueue(pod.metadata.namespace, pod.metadata.name)
 
-    // ---- workflows ----------------------------------------------------------------------------
-    const crd = yield* workflowCrdPresent(client, namespaces[0])
-    if (!crd) {
-      yield* Effect.logWarning(
-        "the Argo Workflow CRD (workflows.argoproj.io/v1alpha1) is not installed: workflow-level PodGC strategies " +
-          "(OnWorkflowCompletion, OnWorkflowSuccess) will never be satisfied; pods follow their pod-gc-strategy annotation"
-      )
-    }
-    const podCaches: Array<InformerCache<Pod>> = []
     /** Decides the workflow's pods again: all of them, or those whose node changed. */
-    const reconcileWorkflowPods = (wfKey: string, nodes: ReadonlySet<string> | "all" = "all") =>
+    const reconcileWorkflowPods = (wf: WorkflowRecord, nodes: ReadonlySet<string> | "all" = "all") =>
       Effect.gen(function*() {
         if (nodes !== "all" && nodes.size === 0) return
-        const workflow = wfKey.slice(wfKey.indexOf("/") + 1)
-        for (const podKey of podsByWorkflow.get(wfKey) ?? []) {
-          for (const cache of podCaches) {
-            const pod = cache.get(podKey)
-            if (pod === undefined) continue
-            if (nodes !== "all") {
-              const id = podNodeId(pod, workflow)
-              // A pod without a node ID waits for the workflow's phase: only "all" concerns it.
-              if (id === undefined || !nodes.has(id)) continue
-            }
-            yield* submit(pod)
+        for (const pod of cluster.podsOfWorkflow(wf.metadata.namespace, wf.metadata.name)) {
+          if (nodes !== "all") {
+            const id = podNodeId(pod, wf.metadata.name)
+            // A pod without a node ID waits for the workflow's phase: only "all" concerns it.
+            if (id === undefined || !nodes.has(id)) continue
           }
+          yield* submit(pod)
         }
       })
     /** What changed for the policy between two records of a workflow: nothing, some nodes, or all. */
@@ -134,101 +101,22 @@ const makeController = (settings: ControllerSettings) =>
       if (workflowInputsEqual(wf, previous)) return new Set()
       return workflowFieldsEqual(wf, previous) ? changedNodeIds(previous, wf) : "all"
     }
-    const workflowInformers = crd
-      ? namespaces.map((namespace) =>
-        makeInformer<WorkflowRecord>({
-          resource: "workflows",
-          ...workflowListWatch(client, namespace),
-          keyOf: objectKey,
-          silenceLimit: settings.watchSilenceLimit,
-          onSynced: () => onSynced(),
-          onUpsert: (wf, previous) => reconcileWorkflowPods(objectKey(wf), workflowChange(wf, previous)),
-          onDelete: (wf) => reconcileWorkflowPods(objectKey(wf))
-        })
-      )
-      : []
-    const apiWorkflows = yield* WorkflowSource.useSync((s) => s).pipe(Effect.provide(WorkflowSource.layerFromApi()))
-    const workflows = WorkflowSource.of({
-      lookup: (namespace, name) => {
-        if (!crd) return Effect.succeed({ _tag: "Gone", reason: "the Workflow CRD is not installed" } as const)
-        const key = `${namespace}/${name}`
-        const informer = workflowInformers.find((_, i) => namespaces[i] === undefined || namespaces[i] === namespace)
-        const cached = informer?.cache.get(key)
-        if (cached !== undefined) return Effect.succeed({ _tag: "Known", workflow: cached } as const)
-        // Not in the cache is not "gone": the cache lags behind while its watch is slow, silent or
-        // reconnecting, and a pod can be seen before its workflow. Only the API server can say the
-        // workflow is gone (404); a failure stays a failure (WorkflowSource's contract).
-        return apiWorkflows.lookup(namespace, name)
-      }
+    yield* cluster.addHandler({
+      podUpserted: submit,
+      podDeleted: (pod) => engine === undefined ? Effect.void : engine.forget(pod.metadata.namespace, pod.metadata.name),
+      workflowUpserted: (wf, previous) => reconcileWorkflowPods(wf, workflowChange(wf, previous)),
+      workflowDeleted: (wf) => reconcileWorkflowPods(wf)
     })
-
-    // ---- pods ---------------------------------------------------------------------------------
-    const podInformers = namespaces.map((namespace) =>
-      makeInformer<Pod>({
-        resource: "pods",
-        ...podListWatch(pods, namespace, settings.labelSelector),
-        keyOf: objectKey,
-        silenceLimit: settings.watchSilenceLimit,
-        onSynced,
-        onUpsert: (pod) =>
-          Effect.suspend(() => {
-            const wf = workflowOf(pod)
-            if (wf !== undefined) {
-              let set = podsByWorkflow.get(wf)
-              if (set === undefined) podsByWorkflow.set(wf, set = new Set())
-              set.add(objectKey(pod))
-            }
-            return submit(pod)
-          }),
-        onDelete: (pod) =>
-          Effect.suspend(() => {
-            const wf = workflowOf(pod)
-            if (wf !== undefined) {
-              const set = podsByWorkflow.get(wf)
-              set?.delete(objectKey(pod))
-              if (set?.size === 0) podsByWorkflow.delete(wf)
-            }
-            return engine === undefined ? Effect.void : engine.forget(pod.metadata.namespace, pod.metadata.name)
-          })
-      })
-    )
-    for (const informer of podInformers) podCaches.push(informer.cache)
-
-    const loops: Array<Fiber.Fiber<unknown, unknown>> = []
-    for (const informer of [...workflowInformers, ...podInformers]) loops.push(yield* Effect.forkScoped(informer.run))
 
     // ---- leadership: the engine exists only while leading ---------------------------------------
-    const podCache = PodCache.of({
-      get: (namespace, name) => {
-        const key = `${namespace}/${name}`
-        for (const cache of podCaches) {
-          const pod = cache.get(key)
-          if (pod !== undefined) return pod
-        }
-        return undefined
-      }
-    })
-    const runnerContext = yield* Layer.build(
-      ActionRunner.layer.pipe(Layer.provide(Layer.mergeAll(Layer.succeed(WorkflowSource, workflows), Layer.succeed(PodCache, podCache))))
-    )
-    const outcomes = yield* Outcomes
     const whileLeader = Effect.scoped(
       Effect.gen(function*() {
-        const term = yield* makeEngine({ reconcileAfterKill: false, onDecision: settings.onDecision }).pipe(
-          Effect.provide(runnerContext),
-          Effect.provideService(PodCache, podCache),
-          Effect.provideService(WorkflowSource, workflows),
-          Effect.provideService(Outcomes, outcomes),
-          Effect.provideService(EngineConfig, engineSettings),
-          Effect.provideService(PodApi, pods)
-        )
+        const term = yield* Engine.make({ onDecision: settings.onDecision })
         engine = term
         yield* Effect.addFinalizer(() => Effect.sync(() => engine = undefined))
-        yield* Deferred.await(allSynced)
+        yield* cluster.awaitSynced
         yield* Effect.logInfo("leading: reconciling every known pod")
-        const everyPod = Effect.gen(function*() {
-          for (const cache of podCaches) for (const pod of [...cache.values()]) yield* submit(pod)
-        })
+        const everyPod = Effect.suspend(() => Effect.forEach(cluster.pods(), submit, { discard: true }))
         yield* everyPod
         const resyncMs = Duration.toMillis(settings.resyncPeriod ?? Duration.minutes(5))
         if (resyncMs <= 0) return yield* Effect.never
@@ -243,8 +131,7 @@ const makeController = (settings: ControllerSettings) =>
         )
       })
     )
-    const leaderLoop = yield* Effect.forkScoped(leadership.run(whileLeader))
-    loops.push(leaderLoop)
+    const leaderLoop: Fiber.Fiber<unknown, unknown> = yield* Effect.forkScoped(leadership.run(whileLeader))
 
     // Shutdown (runs before the loops above are interrupted): stop intake, drain within the grace.
     yield* Effect.addFinalizer(() =>
@@ -259,55 +146,30 @@ const makeController = (settings: ControllerSettings) =>
 
     return Controller.of({
       engine: () => engine,
-      knowsPod: (key) => podCaches.some((cache) => cache.get(key) !== undefined),
+      knowsPod: (key) => {
+        const slash = key.indexOf("/")
+        return cluster.pod(key.slice(0, slash), key.slice(slash + 1)) !== undefined
+      },
       status: () => {
+        const cache = cluster.health(clock.currentTimeMillisUnsafe())
         const detail: Array<string> = []
-        const synced = podInformers.every((i) => i.cache.synced()) && workflowInformers.every((i) => i.cache.synced())
-        if (!synced) detail.push("caches not synced yet")
-        const deadLoops = loops.filter((f) => f.pollUnsafe() !== undefined).length
+        if (!cache.synced) detail.push("caches not synced yet")
+        const deadLoops = cache.loopsStopped + (leaderLoop.pollUnsafe() !== undefined ? 1 : 0)
         if (deadLoops > 0) detail.push(`${deadLoops} loop(s) stopped`)
         const workersDown = engine !== undefined && engine.workersAlive() < engineSettings.workers
         if (workersDown) detail.push("engine workers stopped")
-        // A watch that delivers no event for too long (bookmarks only: a wedged watch cache) is
-        // unhealthy until its relist check has run; the informer re-establishes it by itself.
-        const now = clock.currentTimeMillisUnsafe()
-        const informers = [...podInformers.map((i) => ["pods", i] as const), ...workflowInformers.map((i) => ["workflows", i] as const)]
-        let stale = 0
-        for (const [resource, informer] of informers) {
-          const health = informer.cache.healthAt(now)
-          if (health.stale) {
-            stale++
-            detail.push(`watch ${resource}: no event for ${Math.round((health.lastEventAgeMs ?? 0) / 1000)} s, relisting`)
-          }
-        }
+        detail.push(...cache.staleWatches)
         return {
-          synced,
-          alive: deadLoops === 0 && !workersDown && stale === 0,
+          synced: cache.synced,
+          alive: deadLoops === 0 && !workersDown && cache.staleWatches.length === 0,
           leader: leadership.isLeader(),
-          workflowCrd: crd,
-          podsKnown: podInformers.reduce((n, i) => n + i.cache.size(), 0),
-          workflowsKnown: workflowInformers.reduce((n, i) => n + i.cache.size(), 0),
+          workflowCrd: cluster.workflowCrd,
+          podsKnown: cache.podsKnown,
+          workflowsKnown: cache.workflowsKnown,
           waitingForArgo: engine?.waiting().size ?? 0,
           queue: engine?.depth(),
           detail
         }
       }
     })
-  })
-
-/** Lists one workflow to learn whether the CRD is installed (404 = absent). */
-const workflowCrdPresent = (client: KubeClient["Service"], namespace: string | undefined) =>
-  Effect.gen(function*() {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const probe = yield* Effect.result(listWorkflows(client, namespace, { limit: 1 }))
-      if (Result.isSuccess(probe)) return true
-      if (probe.failure._tag === "KubeNotFoundError") return false
-      if (probe.failure._tag === "KubeForbiddenError") {
-        yield* Effect.logError(`cannot list workflows: ${probe.failure.message} (check the RBAC rules)`)
-        return false
-      }
-      yield* Effect.sleep(Duration.seconds(1))
-    }
-    // Unknown after retries: assume present; the informer keeps trying.
-    return true
   })

@@ -5,8 +5,13 @@
  * and what another Effect app adds with one `Layer.provide`.
  */
 import { Effect, Layer } from "effect"
+import { Engine, type EngineServices } from "../engine/Engine.ts"
+import type { EngineSettings } from "../engine/EngineSettings.ts"
 import { eventRecorderLayer } from "../engine/EventRecorder.ts"
-import { engineServicesLayer } from "../engine/layers.ts"
+import type { PodCache } from "../engine/PodCache.ts"
+import type { WorkflowSource } from "../engine/WorkflowSource.ts"
+import type { KubeClient } from "../kube/KubeClient.ts"
+import { ClusterCache } from "./ClusterCache.ts"
 import type { ServiceConfig } from "./Config.ts"
 import { Controller, type ControllerSettings } from "./Controller.ts"
 import { httpServerLayer } from "./HttpServer.ts"
@@ -31,12 +36,27 @@ export const alwaysLeader: Layer.Layer<LeaderElection> = Layer.succeed(
 )
 
 /**
+ * The controller composed: its cluster cache (the informers), the engine's pod and workflow
+ * sources read from that cache, and the engine's services. The one place the controller's layers
+ * meet, for the service, `once` and the tests; it needs a `KubeClient` and a `LeaderElection`
+ * (and an `EventRecorder` below it to record Events).
+ */
+export const controllerLayer = (
+  settings: ControllerSettings,
+  engine: EngineSettings
+): Layer.Layer<Controller | ClusterCache | PodCache | WorkflowSource | EngineServices, never, KubeClient | LeaderElection> =>
+  Controller.layer(settings).pipe(
+    Layer.provideMerge(Engine.layerServices(engine)),
+    Layer.provideMerge(Layer.merge(ClusterCache.layerPodCache, ClusterCache.layerWorkflowSource)),
+    Layer.provideMerge(ClusterCache.layer(settings))
+  )
+
+/**
  * The controller with everything it needs but the `KubeClient`, without HTTP endpoints: what an
  * embedding app adds (it usually has its own HTTP server; `/metrics` data is in the global
  * metric registry either way).
  */
 export const podCleanupCoreLayer = (config: ServiceConfig, options: PodCleanupLayerOptions = {}) => {
-  const engine = config.engine
   const election = config.leaderElection
   // One identity for the Lease and for the Events' reportingInstance.
   const identity = election.identity ?? `pod-cleanup-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
@@ -53,15 +73,14 @@ export const podCleanupCoreLayer = (config: ServiceConfig, options: PodCleanupLa
   // The node guard and the engine record Events through it (they record nothing without it).
   // Shadow mode changes nothing in the cluster, Events included.
   const events = eventRecorderLayer({ enabled: config.events && !config.engine.dryRun, reportingInstance: identity })
-  const base = Layer.merge(engineServicesLayer(engine), leadership).pipe(Layer.provideMerge(events))
-  return Controller.layer({
+  return controllerLayer({
     namespaces: config.namespaces,
     labelSelector: config.labelSelector,
     shutdownGrace: config.shutdownGrace,
     resyncPeriod: config.resyncPeriod,
     podFilter: options.podFilter,
     onDecision: options.onDecision
-  }).pipe(Layer.provideMerge(base))
+  }, config.engine).pipe(Layer.provideMerge(leadership), Layer.provideMerge(events))
 }
 
 /** The service as `pod-cleanup run` launches it: the core plus /healthz, /readyz and /metrics. */

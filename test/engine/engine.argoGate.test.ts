@@ -12,7 +12,6 @@ import type { WorkflowContext } from "../../src/domain/policy.ts"
 import { type WorkflowRecord, workflowRecord } from "../../src/domain/workflow.ts"
 import { Engine } from "../../src/engine/Engine.ts"
 import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
-import { engineLayer } from "../../src/engine/layers.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
 import type { SimPodInit } from "../../src/sim/index.ts"
@@ -42,7 +41,7 @@ const controlledSource = Layer.succeed(
 )
 
 const engineFor = (settings: Partial<EngineSettings> = {}) =>
-  engineLayer(settings, { reconcileAfterKill: true }, controlledSource).pipe(Layer.provide(clientLayer(sim)))
+  Engine.layerStandalone(settings, { reconcileAfterKill: true }, controlledSource).pipe(Layer.provide(clientLayer(sim)))
 
 interface Wf {
   readonly phase?: string

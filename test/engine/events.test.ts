@@ -20,8 +20,8 @@ import {
   eventWriteErrors,
   podRef
 } from "../../src/engine/EventRecorder.ts"
+import { Engine } from "../../src/engine/Engine.ts"
 import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
-import { engineLayer } from "../../src/engine/layers.ts"
 import { cleanOnce } from "../../src/engine/once.ts"
 import { outcomeEvent } from "../../src/engine/outcomeEvents.ts"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
@@ -299,7 +299,7 @@ const listEvents = (namespace: string) =>
   })
 
 const engineWithEvents = (settings: Partial<EngineSettings>, workflows: ReadonlyMap<string, WorkflowView>) =>
-  engineLayer(settings, { reconcileAfterKill: true }, WorkflowSource.layerStatic(workflows)).pipe(
+  Engine.layerStandalone(settings, { reconcileAfterKill: true }, WorkflowSource.layerStatic(workflows)).pipe(
     Layer.provideMerge(eventRecorderLayer({ reportingInstance: "pod-cleanup-test" })),
     Layer.provideMerge(clientLayer(sim))
   )

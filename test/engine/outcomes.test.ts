@@ -72,7 +72,7 @@ describe("Outcomes: bounded by what is read", () => {
     Effect.gen(function*() {
       const explicit = yield* recordMany(Outcomes.layerWith(20_000), 30_000)
       assert.strictEqual(explicit.ledger.all().length, 20_000)
-      // As `once` would: around a composite that holds Outcomes.layer (like engineServicesLayer).
+      // As `once` would: around a composite that holds Outcomes.layer (like Engine.layerServices).
       const composite = Layer.mergeAll(Outcomes.layer, Layer.succeed(Metric.MetricRegistry, new Map()))
       const provided = yield* recordMany(composite.pipe(Layer.provide(Layer.succeed(Outcomes.Capacity, 12_345))), 30_000)
       assert.strictEqual(provided.ledger.all().length, 12_345)

@@ -6,11 +6,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger } from "effect"
 import { afterAll, beforeAll } from "vitest"
-import { engineServicesLayer } from "../../src/engine/layers.ts"
 import { defaultEngineSettings, type EngineSettings } from "../../src/engine/EngineSettings.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { Controller } from "../../src/service/Controller.ts"
-import { alwaysLeader } from "../../src/service/PodCleanup.ts"
+import { alwaysLeader, controllerLayer } from "../../src/service/PodCleanup.ts"
 import { SimCluster } from "../../src/sim/index.ts"
 import { clientLayer, realSleep, waitFor } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
@@ -37,13 +36,13 @@ const startController = (namespace: string, resyncPeriod: Duration.Duration) =>
   Effect.gen(function*() {
     const lines: Array<string> = []
     const services = yield* Layer.build(
-      Controller.layer({
+      controllerLayer({
         namespaces: [namespace],
         labelSelector: "workflows.argoproj.io/workflow",
         shutdownGrace: Duration.seconds(1),
         resyncPeriod
-      }).pipe(
-        Layer.provideMerge(Layer.merge(engineServicesLayer(settings), alwaysLeader)),
+      }, settings).pipe(
+        Layer.provideMerge(alwaysLeader),
         Layer.provide(clientLayer(sim)),
         Layer.provide(Logger.layer([Logger.map(Logger.formatLogFmt, (line) => void lines.push(line))]))
       )

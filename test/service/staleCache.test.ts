@@ -6,11 +6,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger } from "effect"
-import { engineServicesLayer } from "../../src/engine/layers.ts"
 import { defaultEngineSettings } from "../../src/engine/EngineSettings.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { Controller } from "../../src/service/Controller.ts"
-import { alwaysLeader } from "../../src/service/PodCleanup.ts"
+import { alwaysLeader, controllerLayer } from "../../src/service/PodCleanup.ts"
 import { clientLayer, realSleep, useSim, waitFor } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 
@@ -23,8 +22,11 @@ describe("acting on the cached pod", () => {
       // The first exec upgrade is refused with Retry-After: 2 s; the SIGTERM is tried again then.
       sim.faults.api({ verb: "exec", namespace: "stale" }, { kind: "status", code: 429, retryAfterSeconds: 2 }, { times: 1 })
       const services = yield* Layer.build(
-        Controller.layer({ namespaces: ["stale"], labelSelector: "workflows.argoproj.io/workflow", shutdownGrace: Duration.seconds(1) }).pipe(
-          Layer.provideMerge(Layer.merge(engineServicesLayer({ ...defaultEngineSettings, execRetryBackoff: Duration.millis(100) }), alwaysLeader)),
+        controllerLayer(
+          { namespaces: ["stale"], labelSelector: "workflows.argoproj.io/workflow", shutdownGrace: Duration.seconds(1) },
+          { ...defaultEngineSettings, execRetryBackoff: Duration.millis(100) }
+        ).pipe(
+          Layer.provideMerge(alwaysLeader),
           Layer.provide(clientLayer(sim)),
           Layer.provide(Logger.layer([Logger.map(Logger.formatLogFmt, () => undefined)]))
         )

@@ -10,7 +10,7 @@ import * as path from "node:path"
 import type { WorkflowView } from "../../src/domain/policy.ts"
 import type { WorkflowRecord } from "../../src/domain/workflow.ts"
 import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
-import { engineLayer } from "../../src/engine/layers.ts"
+import { Engine } from "../../src/engine/Engine.ts"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
 import { SimCluster, type SimClusterOptions } from "../../src/sim/index.ts"
 import { afterAll, beforeAll } from "vitest"
@@ -63,13 +63,13 @@ export const advance = (totalMs: number, stepMs = 250, realMs = 3) =>
     }
   })
 
-/** The engine with everything below it against `sim`, workflows given, one-shot reconciling on. */
+/** The standalone engine with everything below it against `sim`, workflows given (it reconciles after a kill). */
 export const engineAgainst = (
   sim: SimCluster,
   workflows: ReadonlyMap<string, WorkflowView | WorkflowRecord>,
   settings: Partial<EngineSettings> = {}
 ) =>
-  engineLayer(settings, { reconcileAfterKill: true }, WorkflowSource.layerStatic(workflows)).pipe(
+  Engine.layerStandalone(settings, { reconcileAfterKill: true }, WorkflowSource.layerStatic(workflows)).pipe(
     Layer.provide(clientLayer(sim))
   )
 
