@@ -7,7 +7,7 @@
 import { Effect, Layer } from "effect"
 import { eventRecorderLayer } from "../engine/EventRecorder.ts"
 import { engineServicesLayer } from "../engine/layers.ts"
-import type { ServiceConfig } from "./Config.ts"
+import type { ServiceConfig } from "../config/Config.ts"
 import { Controller, type ControllerSettings } from "./Controller.ts"
 import { httpServerLayer } from "./HttpServer.ts"
 import { LeaderElection } from "./LeaderElection.ts"
