@@ -11,6 +11,17 @@ import {
 } from "../../src/domain/labelSelector.ts"
 import { acceptedSelectors, refusedSelectors } from "../support/labelSelectors.ts"
 
+/** One requirement of each kind; the string form of it is tested against it too. */
+const everyOperator: LabelSelector = {
+  matchLabels: { app: "a" },
+  matchExpressions: [
+    { key: "tier", operator: "In", values: ["x", "y"] },
+    { key: "gone", operator: "DoesNotExist" },
+    { key: "has", operator: "Exists" },
+    { key: "env", operator: "NotIn", values: ["prod"] }
+  ]
+}
+
 const match = (selector: LabelSelector | undefined | null, labels: Record<string, string> | undefined) => {
   const r = matchesLabelSelector(selector, labels)
   return Result.isSuccess(r) ? r.success : `error: ${r.failure.message}`
@@ -125,15 +136,7 @@ describe("matchesLabelSelector", () => {
   })
 
   it("compiles once, matches many times, and prints a readable form", () => {
-    const r = compileLabelSelector({
-      matchLabels: { app: "a" },
-      matchExpressions: [
-        { key: "tier", operator: "In", values: ["x", "y"] },
-        { key: "gone", operator: "DoesNotExist" },
-        { key: "has", operator: "Exists" },
-        { key: "env", operator: "NotIn", values: ["prod"] }
-      ]
-    })
+    const r = compileLabelSelector(everyOperator)
     expect(Result.isSuccess(r)).toBe(true)
     if (Result.isSuccess(r)) {
       expect(r.success.text).toBe("app=a,tier in (x,y),!gone,has,env notin (prod)")
@@ -186,17 +189,13 @@ describe("the string form (labels.Parse)", () => {
 
   it("means the same as the structured form", () => {
     const text = Result.getOrThrow(parseLabelSelector("app=a, tier in (x,y), !gone, has, env!=prod"))
-    const structured = Result.getOrThrow(compileLabelSelector({
-      matchLabels: { app: "a" },
-      matchExpressions: [
-        { key: "tier", operator: "In", values: ["x", "y"] },
-        { key: "gone", operator: "DoesNotExist" },
-        { key: "has", operator: "Exists" },
-        { key: "env", operator: "NotIn", values: ["prod"] }
-      ]
-    }))
+    const structured = Result.getOrThrow(compileLabelSelector(everyOperator))
     expect(text.text).toBe(structured.text)
-    const samples: ReadonlyArray<Record<string, string>> = [{ app: "a", tier: "x", has: "1" }, { app: "a", tier: "x", has: "1", env: "prod" }, { app: "a", has: "" }]
+    const samples: ReadonlyArray<Record<string, string>> = [
+      { app: "a", tier: "x", has: "1" },
+      { app: "a", tier: "x", has: "1", env: "prod" },
+      { app: "a", has: "" }
+    ]
     for (const labels of samples) {
       expect(text.matches(labels)).toBe(structured.matches(labels))
     }
