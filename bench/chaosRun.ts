@@ -20,7 +20,7 @@ import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Logger, Result, S
 import { Outcomes } from "../src/engine/Outcomes.ts"
 import { KubeClient } from "../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../src/kube/KubeConfigSource.ts"
-import { parseConfig } from "../src/service/Config.ts"
+import { parseConfig } from "../src/config/Config.ts"
 import { Controller, type ControllerStatus } from "../src/service/Controller.ts"
 import { podCleanupCoreLayer } from "../src/service/PodCleanup.ts"
 import { podNode } from "../src/sim/argo.ts"

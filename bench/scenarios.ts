@@ -8,7 +8,7 @@
 import * as path from "node:path"
 import { Duration } from "effect"
 import { argoCompatible } from "../src/engine/EngineSettings.ts"
-import type { ServiceConfig } from "../src/service/Config.ts"
+import type { ServiceConfig } from "../src/config/Config.ts"
 import {
   childUsage,
   configFrom,

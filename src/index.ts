@@ -16,11 +16,12 @@ import { Effect, Layer, Result } from "effect"
 import { redactUrl } from "./kube/ApiError.ts"
 import { KubeClient, type KubeClientOptions } from "./kube/KubeClient.ts"
 import { type KubeConfigError, loadKubeConfig } from "./kube/KubeConfigSource.ts"
-import { type ConfigError, parseConfig, type ServiceConfig } from "./service/Config.ts"
+import { parseConfig, type ServiceConfig, type ServiceConfigError as ConfigError } from "./config/Config.ts"
 import { podCleanupCoreLayer, type PodCleanupLayerOptions } from "./service/PodCleanup.ts"
 
 // ---- configuration ------------------------------------------------------------------------------
-export { ConfigError, helpText, parseConfig, type ServiceConfig, settingsTable } from "./service/Config.ts"
+export { parseConfig, type ServiceConfig, ServiceConfigError, ServiceConfigError as ConfigError } from "./config/Config.ts"
+export { helpText, settingsTable } from "./cli/help.ts"
 export { argoCompatible, defaultEngineSettings, EngineConfig, type EngineSettings } from "./engine/EngineSettings.ts"
 
 /** The defaults (every setting unset), as a `ServiceConfig`. */

@@ -23,7 +23,7 @@ import { outcomeEvent } from "./outcomeEvents.ts"
 import { PodCache } from "./PodCache.ts"
 import { defaultEngineSettings, EngineConfig, type EngineSettings } from "./EngineSettings.ts"
 import { ActionQueueName, longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "./metrics.ts"
-import { NodeGuard } from "./NodeGuard.ts"
+import { NodeGuard, nodeGuardSettingsOf } from "./NodeGuard.ts"
 import { type Outcome, Outcomes } from "./Outcomes.ts"
 import { makeWorkQueue, type QueueDepth } from "./WorkQueue.ts"
 import { WorkflowSource } from "./WorkflowSource.ts"
@@ -93,14 +93,7 @@ export class Engine extends Context.Service<Engine, {
       Layer.provideMerge(Layer.mergeAll(
         EngineConfig.layer(settings),
         Outcomes.layer,
-        NodeGuard.layerWith({
-          perNodeExecCap: settings.perNodeExecCap,
-          breakerThreshold: settings.breakerThreshold,
-          breakerCooldown: settings.breakerCooldown,
-          globalExecCap: settings.execCap,
-          // An exec that waited longer for a cluster-wide slot would be past its own deadline.
-          globalExecWait: settings.execTimeout
-        }),
+        NodeGuard.layerWith(nodeGuardSettingsOf(settings)),
         ApiRateLimiter.layerWith(settings.apiQps, settings.apiBurst),
         PodApi.layer,
         PodExec.layerWith({ timeout: settings.execTimeout })

@@ -1,7 +1,8 @@
 /**
  * The engine's knobs with their defaults, and `argoCompatible`: the same engine set back to Argo's
  * behaviour (one container at a time, a 2-minute exec timeout, no retry of a timed-out exec, no
- * per-node cap, no breaker), so benchmarks compare like with like.
+ * per-node cap, no breaker), so benchmarks compare like with like. These are the only copies of
+ * the numbers: the settings table, NodeGuard's and PodExec's defaults read them from here.
  */
 import { Context, Duration, Layer } from "effect"
 import { defaultPolicyOptions, type PolicyOptions } from "../domain/policy.ts"

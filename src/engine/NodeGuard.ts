@@ -19,6 +19,7 @@
 import { Clock, Context, Data, Deferred, Duration, Effect, Exit, Layer, Metric } from "effect"
 import { classifyExec, type ExecConnectionLostError, type ExecError, type ExecTimeoutError } from "../kube/ExecError.ts"
 import * as Breaker from "./breaker.ts"
+import { defaultEngineSettings, type EngineSettings } from "./EngineSettings.ts"
 import { EventRecorder, EventSubject, type ObjectRef, podRef } from "./EventRecorder.ts"
 import { breakerState, breakerTransitions, execCapWaits, execsInFlight } from "./metrics.ts"
 
@@ -30,17 +31,20 @@ export interface NodeGuardSettings {
   readonly breakerCooldown: Duration.Duration
   /** Concurrent execs across all nodes; 0 or unset means no cap. */
   readonly globalExecCap?: number | undefined
-  /** How long an exec waits for a cluster-wide slot before it gives up ("exec-cap"); default 30 s. */
+  /** How long an exec waits for a cluster-wide slot before it gives up ("exec-cap"); default the exec deadline. */
   readonly globalExecWait?: Duration.Duration | undefined
 }
 
-export const defaultNodeGuardSettings: NodeGuardSettings = {
-  perNodeExecCap: 2,
-  breakerThreshold: 3,
-  breakerCooldown: Duration.seconds(60),
-  globalExecCap: 32,
-  globalExecWait: Duration.seconds(30)
-}
+/** The guard's part of the engine's settings: a cluster-wide slot is waited for at most the exec deadline. */
+export const nodeGuardSettingsOf = (engine: EngineSettings): NodeGuardSettings => ({
+  perNodeExecCap: engine.perNodeExecCap,
+  breakerThreshold: engine.breakerThreshold,
+  breakerCooldown: engine.breakerCooldown,
+  globalExecCap: engine.execCap,
+  globalExecWait: engine.execTimeout
+})
+
+export const defaultNodeGuardSettings: NodeGuardSettings = nodeGuardSettingsOf(defaultEngineSettings)
 
 /** The exec was not attempted: the node's breaker is open, or all its exec slots are busy. */
 export class NodeUnavailableError extends Data.TaggedError("NodeUnavailableError")<{
@@ -206,7 +210,7 @@ export const makeNodeGuard = (settings: NodeGuardSettings) =>
 
     // ---- the cluster-wide cap ------------------------------------------------------------------
     const globalCap = Math.max(0, settings.globalExecCap ?? 0)
-    const globalWait = settings.globalExecWait ?? Duration.seconds(30)
+    const globalWait = settings.globalExecWait ?? defaultNodeGuardSettings.globalExecWait!
     /** Execs holding a cluster-wide slot (running, or handed one and about to run). */
     let inFlight = 0
     const globalWaiters: Array<{ readonly deferred: Deferred.Deferred<void>; handed: boolean }> = []

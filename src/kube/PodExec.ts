@@ -12,6 +12,7 @@ import type { IncomingMessage } from "node:http"
 import querystring from "node:querystring"
 import { Writable } from "node:stream"
 import WebSocket from "ws"
+import { defaultEngineSettings } from "../engine/EngineSettings.ts"
 import { causeMessage, parseRetryAfter, redactSecrets } from "./ApiError.ts"
 import {
   describeTarget,
@@ -40,7 +41,7 @@ export interface ExecSettings {
 }
 
 export const defaultExecSettings: ExecSettings = {
-  timeout: Duration.seconds(30),
+  timeout: defaultEngineSettings.execTimeout,
   handshakeTimeout: Duration.seconds(10),
   heartbeatInterval: Duration.seconds(5),
   heartbeatTimeout: Duration.seconds(61)

@@ -60,14 +60,52 @@ export interface LeaseTimings {
   readonly retryPeriod: Duration.Duration
 }
 
-/** client-go's `NewLeaderElector` checks; `undefined` when the timings are usable. */
+/**
+ * A timing that client-go's `NewLeaderElector` refuses, with the bound it missed. The comparisons
+ * are client-go's to the nanosecond: `renewDeadline <= time.Duration(JitterFactor * retryPeriod)`
+ * (truncated) is refused.
+ */
+export type TimingViolation =
+  | { readonly _tag: "NotPositive" }
+  | { readonly _tag: "NotFinite" }
+  /** leaseDuration must exceed renewDeadline. */
+  | { readonly _tag: "LeaseNotAboveRenew"; readonly leaseDuration: Duration.Duration; readonly renewDeadline: Duration.Duration }
+  /** renewDeadline must exceed JitterFactor × retryPeriod (`jitteredRetry`). */
+  | { readonly _tag: "RenewNotAboveJitteredRetry"; readonly renewDeadline: Duration.Duration; readonly jitteredRetry: Duration.Duration }
+
+/** Every rule the timings break: none when usable; the comparisons only once all three are finite and positive. */
+export const timingViolations = (t: LeaseTimings): ReadonlyArray<TimingViolation> => {
+  const all = [t.leaseDuration, t.renewDeadline, t.retryPeriod]
+  if (!all.every((d) => Duration.isGreaterThan(d, Duration.zero))) return [{ _tag: "NotPositive" }]
+  if (!all.every(Duration.isFinite)) return [{ _tag: "NotFinite" }]
+  const nanos = Duration.toNanosUnsafe
+  const violations: Array<TimingViolation> = []
+  if (nanos(t.leaseDuration) <= nanos(t.renewDeadline)) {
+    violations.push({ _tag: "LeaseNotAboveRenew", leaseDuration: t.leaseDuration, renewDeadline: t.renewDeadline })
+  }
+  const jitteredRetry = BigInt(Math.trunc(JitterFactor * Number(nanos(t.retryPeriod))))
+  if (nanos(t.renewDeadline) <= jitteredRetry) {
+    violations.push({ _tag: "RenewNotAboveJitteredRetry", renewDeadline: t.renewDeadline, jitteredRetry: Duration.nanos(jitteredRetry) })
+  }
+  return violations
+}
+
+/** The rule `v` breaks, in client-go's terms (`leaseDuration must be greater than renewDeadline`). */
+export const timingViolationMessage = (v: TimingViolation): string => {
+  switch (v._tag) {
+    case "NotPositive":
+      return "leaseDuration, renewDeadline and retryPeriod must be greater than zero"
+    case "NotFinite":
+      return "leaseDuration, renewDeadline and retryPeriod must be finite"
+    case "LeaseNotAboveRenew":
+      return "leaseDuration must be greater than renewDeadline"
+    case "RenewNotAboveJitteredRetry":
+      return `renewDeadline must be greater than retryPeriod × ${JitterFactor}`
+  }
+}
+
+/** client-go's `NewLeaderElector` checks as one message (the first rule broken); `undefined` when the timings are usable. */
 export const checkTimings = (t: LeaseTimings): string | undefined => {
-  const lease = Duration.toMillis(t.leaseDuration)
-  const renew = Duration.toMillis(t.renewDeadline)
-  const retry = Duration.toMillis(t.retryPeriod)
-  if (!(lease > 0) || !(renew > 0) || !(retry > 0)) return "leaseDuration, renewDeadline and retryPeriod must be greater than zero"
-  if (!Number.isFinite(lease) || !Number.isFinite(renew) || !Number.isFinite(retry)) return "leaseDuration, renewDeadline and retryPeriod must be finite"
-  if (lease <= renew) return "leaseDuration must be greater than renewDeadline"
-  if (renew <= JitterFactor * retry) return `renewDeadline must be greater than retryPeriod × ${JitterFactor}`
-  return undefined
+  const [first] = timingViolations(t)
+  return first === undefined ? undefined : timingViolationMessage(first)
 }

@@ -2,11 +2,13 @@
  * The README's commands work as written on a fresh machine: each `npm start` / `npm run X` it shows
  * is a script of package.json, none is `node src/...` (a system Node before 22.18 cannot load .ts
  * files), every script that runs TypeScript preloads the Node version check, and the embedding
- * snippet is `examples/embed.mjs` verbatim (which test/package.test.ts runs from the tarball).
+ * snippet is `examples/embed.mjs` verbatim (which test/package.test.ts runs from the tarball), and
+ * its configuration table is the one rendered from the settings table.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
+import { settingsMarkdown } from "../../src/cli/help.ts"
 
 const root = path.resolve(import.meta.dirname, "../..")
 const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
@@ -40,5 +42,11 @@ describe("the README's commands", () => {
     for (const file of ["src/main.ts", "scripts/require-node.mjs"]) {
       expect(fs.readFileSync(path.join(root, file), "utf8"), file).toContain("const requiredMajor = 24\n")
     }
+  })
+
+  it("the configuration table is settingsMarkdown(), the table rendered from the settings", () => {
+    const section = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Metrics"))
+    const table = section.split("\n").filter((line) => line.startsWith("|")).join("\n")
+    expect(table).toBe(settingsMarkdown())
   })
 })

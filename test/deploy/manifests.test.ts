@@ -148,7 +148,7 @@ const matchesSelector = (selector: Record<string, string> | undefined, labels: R
   selector !== undefined && Object.keys(selector).length > 0 &&
   Object.entries(selector).every(([k, v]) => labels?.[k] === v)
 
-/** Every setting the service reads from the environment (src/service/configTable.ts). */
+/** Every setting the service reads from the environment (src/config/settings.ts). */
 const knownEnv = new Set([
   "POD_NAME",
   "POD_CLEANUP_EXEC_TIMEOUT",

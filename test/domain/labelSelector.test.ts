@@ -2,9 +2,25 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   compileLabelSelector,
+  isDns1123Label,
+  isDns1123Subdomain,
   type LabelSelector,
-  matchesLabelSelector
+  labelSelectorProblem,
+  matchesLabelSelector,
+  parseLabelSelector
 } from "../../src/domain/labelSelector.ts"
+import { acceptedSelectors, refusedSelectors } from "../support/labelSelectors.ts"
+
+/** One requirement of each kind; the string form of it is tested against it too. */
+const everyOperator: LabelSelector = {
+  matchLabels: { app: "a" },
+  matchExpressions: [
+    { key: "tier", operator: "In", values: ["x", "y"] },
+    { key: "gone", operator: "DoesNotExist" },
+    { key: "has", operator: "Exists" },
+    { key: "env", operator: "NotIn", values: ["prod"] }
+  ]
+}
 
 const match = (selector: LabelSelector | undefined | null, labels: Record<string, string> | undefined) => {
   const r = matchesLabelSelector(selector, labels)
@@ -120,15 +136,7 @@ describe("matchesLabelSelector", () => {
   })
 
   it("compiles once, matches many times, and prints a readable form", () => {
-    const r = compileLabelSelector({
-      matchLabels: { app: "a" },
-      matchExpressions: [
-        { key: "tier", operator: "In", values: ["x", "y"] },
-        { key: "gone", operator: "DoesNotExist" },
-        { key: "has", operator: "Exists" },
-        { key: "env", operator: "NotIn", values: ["prod"] }
-      ]
-    })
+    const r = compileLabelSelector(everyOperator)
     expect(Result.isSuccess(r)).toBe(true)
     if (Result.isSuccess(r)) {
       expect(r.success.text).toBe("app=a,tier in (x,y),!gone,has,env notin (prod)")
@@ -136,5 +144,79 @@ describe("matchesLabelSelector", () => {
       expect(r.success.matches({ app: "a", tier: "x", has: "1", env: "prod" })).toBe(false)
       expect(r.success.matches({ app: "a", tier: "x", has: "1", gone: "" })).toBe(false)
     }
+  })
+})
+
+describe("the string form (labels.Parse)", () => {
+  it.each(acceptedSelectors)("accepts %j", (selector) => {
+    expect(labelSelectorProblem(selector)).toBe(undefined)
+    expect(Result.isSuccess(parseLabelSelector(selector))).toBe(true)
+  })
+
+  it.each(refusedSelectors)("refuses %j", (selector, problem) => {
+    expect(labelSelectorProblem(selector)).toBe(problem)
+    const r = parseLabelSelector(selector)
+    expect(Result.isFailure(r) && r.failure._tag === "InvalidLabelSelectorError" && r.failure.message).toBe(
+      `invalid label selector: ${problem}`
+    )
+  })
+
+  const matches = (selector: string, labels: Record<string, string> | undefined) =>
+    Result.getOrThrow(parseLabelSelector(selector)).matches(labels)
+
+  it.each<[string, Record<string, string> | undefined, boolean]>([
+    ["", undefined, true],
+    ["app=web", { app: "web" }, true],
+    ["app==web", { app: "db" }, false],
+    ["app!=web", {}, true],
+    ["app!=web", { app: "web" }, false],
+    ["app=", { app: "" }, true],
+    ["app=", {}, false],
+    ["tier in (a,b)", { tier: "b" }, true],
+    ["tier in (a,)", { tier: "" }, true],
+    ["tier notin (a, b)", { tier: "a" }, false],
+    ["tier notin (a, b)", {}, true],
+    ["app", { app: "" }, true],
+    ["!app", { app: "x" }, false],
+    ["workflows.argoproj.io/workflow,workflows.argoproj.io/completed!=true", { "workflows.argoproj.io/workflow": "wf" }, true],
+    ["workflows.argoproj.io/workflow,workflows.argoproj.io/completed!=true", {
+      "workflows.argoproj.io/workflow": "wf",
+      "workflows.argoproj.io/completed": "true"
+    }, false]
+  ])("%j matches %j: %s", (selector, labels, expected) => {
+    expect(matches(selector, labels)).toBe(expected)
+  })
+
+  it("means the same as the structured form", () => {
+    const text = Result.getOrThrow(parseLabelSelector("app=a, tier in (x,y), !gone, has, env!=prod"))
+    const structured = Result.getOrThrow(compileLabelSelector(everyOperator))
+    expect(text.text).toBe(structured.text)
+    const samples: ReadonlyArray<Record<string, string>> = [
+      { app: "a", tier: "x", has: "1" },
+      { app: "a", tier: "x", has: "1", env: "prod" },
+      { app: "a", has: "" }
+    ]
+    for (const labels of samples) {
+      expect(text.matches(labels)).toBe(structured.matches(labels))
+    }
+  })
+})
+
+describe("names", () => {
+  it.each<[string, boolean, boolean]>([
+    ["argo", true, true],
+    ["a-1", true, true],
+    ["0", true, true],
+    ["cleanup.argo", false, true],
+    ["Argo", false, false],
+    ["-argo", false, false],
+    ["argo-", false, false],
+    ["kube_system", false, false],
+    ["x".repeat(63), true, true],
+    ["x".repeat(64), false, true],
+    [`${"x".repeat(63)}.${"y".repeat(63)}.${"z".repeat(63)}.${"w".repeat(61)}`, false, true],
+    [`${"x".repeat(63)}.${"y".repeat(63)}.${"z".repeat(63)}.${"w".repeat(62)}`, false, false]
+  ])("%j: DNS-1123 label %s, subdomain %s", (name, label, subdomain) => {
+    expect([isDns1123Label(name), isDns1123Subdomain(name)]).toStrictEqual([label, subdomain])
   })
 })

@@ -1,37 +1,36 @@
 import { Duration, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { argoCompatible, defaultEngineSettings } from "../../src/engine/EngineSettings.ts"
 import {
-  ConfigError,
   type ConfigProblem,
+  type ConfigTree,
   formatProblem,
-  helpText,
   looksLikeCredential,
+  parseCommandConfig,
   parseConfig,
   type ServiceConfig,
-  settingsMarkdown,
-  settingsTable
-} from "../../src/service/Config.ts"
-import { labelSelectorProblem } from "../../src/service/configTable.ts"
+  ServiceConfigError
+} from "../../src/config/Config.ts"
+import { settings } from "../../src/config/settings.ts"
+import { argoCompatible, defaultEngineSettings } from "../../src/engine/EngineSettings.ts"
+import { acceptedSelectors, DEFAULT_SELECTOR, refusedSelectors } from "../support/labelSelectors.ts"
 
 type Env = Readonly<Record<string, string | undefined>>
 
 const config = (argv: ReadonlyArray<string>, env: Env = {}): ServiceConfig => {
   const result = parseConfig(argv, env)
-  if (Result.isFailure(result)) throw new Error(`unexpected ConfigError:\n${result.failure.message}`)
+  if (Result.isFailure(result)) throw new Error(`unexpected ServiceConfigError:\n${result.failure.message}`)
   return result.success
 }
 
-const failure = (argv: ReadonlyArray<string>, env: Env = {}): ConfigError => {
+const failure = (argv: ReadonlyArray<string>, env: Env = {}): ServiceConfigError => {
   const result = parseConfig(argv, env)
-  if (Result.isSuccess(result)) throw new Error("expected a ConfigError")
+  if (Result.isSuccess(result)) throw new Error("expected a ServiceConfigError")
   return result.failure
 }
 
 const lines = (argv: ReadonlyArray<string>, env: Env = {}): ReadonlyArray<string> =>
   failure(argv, env).message.split("\n")
 
-const DEFAULT_SELECTOR = "workflows.argoproj.io/workflow,workflows.argoproj.io/completed!=true"
 
 const defaults: ServiceConfig = {
   engine: defaultEngineSettings,
@@ -291,8 +290,8 @@ describe("bad values", () => {
         POD_CLEANUP_LEADER_ELECT: "sometimes"
       }
     )
-    expect(error).toBeInstanceOf(ConfigError)
-    expect(error._tag).toBe("ConfigError")
+    expect(error).toBeInstanceOf(ServiceConfigError)
+    expect(error._tag).toBe("ServiceConfigError")
     expect(error.problems).toStrictEqual<ReadonlyArray<ConfigProblem>>([
       { setting: "argv", env: "", flag: "--workrs", value: "", expected: "unknown flag (did you mean --workers?)" },
       { setting: "argv", env: "", flag: "", value: "extra", expected: "only flags are accepted" },
@@ -381,37 +380,10 @@ describe("bad values", () => {
   })
 
   it("redacts settings marked secret in the table (none are today)", () => {
-    expect(settingsTable.filter((row) => row.secret).map((row) => row.flag)).toStrictEqual([])
+    expect(settings.filter((row) => row.secret === true).map((row) => row.flag)).toStrictEqual([])
     expect(formatProblem({ setting: "x", env: "X", flag: "--x", value: "<redacted>", expected: "y" })).toBe(
       "X (--x) = <redacted>: expected y"
     )
-  })
-})
-
-describe("the command line", () => {
-  it.each<[ReadonlyArray<string>, ReadonlyArray<string>]>([
-    [["--exect-timeout=30s"], ["--exect-timeout: unknown flag (did you mean --exec-timeout?)"]],
-    [["--namespace", "argo"], ["--namespace: unknown flag (did you mean --namespaces?)"]],
-    [["--Workers=3"], ["--Workers: unknown flag (did you mean --workers?)"]],
-    [["--log_level=debug"], ["--log_level: unknown flag (did you mean --log-level?)"]],
-    [["--POD_CLEANUP_WORKERS=3"], ["--POD_CLEANUP_WORKERS: unknown flag (did you mean --workers?)"]],
-    [["--no-leader-elec"], ["--no-leader-elec: unknown flag (did you mean --no-leader-elect?)"]],
-    [["--http"], ["--http: unknown flag (did you mean --http-port?)"]],
-    [["-workers", "3"], ["-workers: unknown flag (did you mean --workers?)"]],
-    [["--pod-cleanup-workers", "3"], ["--pod-cleanup-workers: unknown flag"]],
-    [["--timeout=5s"], ["--timeout: unknown flag"]],
-    [["--lease"], ["--lease: unknown flag"]],
-    [["--workers"], ["--workers: missing value (--workers <n> or --workers=<n>)"]],
-    [["--workers", "--exec-timeout=5s"], ["--workers: missing value (--workers <n> or --workers=<n>)"]],
-    [["--no-leader-elect=true"], ["--no-leader-elect: takes no value (use --leader-elect=<bool>)"]],
-    [["--no-workers"], ["--no-workers: unknown flag (--workers is not a boolean flag)"]],
-    [["--leader-elect", "false"], [
-      "unexpected argument \"false\": a boolean flag takes its value after \"=\", e.g. --leader-elect=false"
-    ]],
-    [["run"], ["unexpected argument \"run\": only flags are accepted"]],
-    [["--", "--workers=3"], ["unexpected argument \"--workers=3\": only flags are accepted"]]
-  ])("%j", (argv, expected) => {
-    expect(lines(argv)).toStrictEqual(expected)
   })
 })
 
@@ -533,130 +505,76 @@ describe("namespaces", () => {
   })
 })
 
+// The grammar itself is tested in test/domain/labelSelector.test.ts; here, that the setting uses it.
 describe("label selector", () => {
-  it.each([
-    "",
-    DEFAULT_SELECTOR,
-    "app=web",
-    "app==web",
-    "app!=web",
-    "app=",
-    "tier in (a,b)",
-    "tier notin (a, b)",
-    "tier in (a)",
-    "tier in (a,)",
-    "app",
-    "!app",
-    "example.com/app=web, !legacy ,tier notin (x),team",
-    "app=in",
-    "app==",
-    "a=b,c=d"
-  ])("accepts %j", (selector) => {
-    expect(labelSelectorProblem(selector)).toBe(undefined)
+  it.each(acceptedSelectors)("accepts %j", (selector) => {
     expect(config(["--label-selector", selector]).labelSelector).toBe(selector.trim())
   })
 
-  it.each<[string, string]>([
-    ["app web", "missing operator after \"app\" (found \"web\")"],
-    ["app=web,", "missing label key (found the end)"],
-    [",app", "missing label key (found \",\")"],
-    ["app=a b", "missing \",\" before \"b\""],
-    ["app=web tier=db", "missing \",\" before \"tier\""],
-    ["app>1", "operator \">\" is not supported"],
-    ["tier in a", "missing \"(\" after \"tier in\" (found \"a\")"],
-    ["tier in (a,b", "missing \")\" after \"tier in (\" (found the end)"],
-    ["tier in (a b)", "missing \",\" or \")\" in the values of \"tier in\" (found \"b\")"],
-    ["tier notin ()", "\"tier notin ()\" has no values"],
-    ["!", "missing label key after \"!\" (found the end)"],
-    ["!app=web", "missing \",\" before \"=\""],
-    ["Bad Key=1", "missing operator after \"Bad\" (found \"Key\")"],
-    ["bad_key_=1", "\"bad_key_\" is not a valid label key"],
-    ["-app=1", "\"-app\" is not a valid label key"],
-    ["a/b/c=1", "\"a/b/c\" is not a valid label key"],
-    ["Example.com/app=1", "\"Example.com/app\" is not a valid label key"],
-    [`${"k".repeat(64)}=1`, `"${"k".repeat(64)}" is not a valid label key`],
-    ["app=-web", "\"-web\" is not a valid label value"],
-    [`app=${"v".repeat(64)}`, `"${"v".repeat(64)}" is not a valid label value`],
-    ["tier in (a,b_)", "\"b_\" is not a valid label value"],
-    ["in (a)", "missing label key (found \"in\")"],
-    ["app=(x)", "missing value after \"app=\" (found \"(\")"]
-  ])("refuses %j", (selector, problem) => {
-    expect(labelSelectorProblem(selector)).toBe(problem)
+  it.each(refusedSelectors)("refuses %j, naming the problem the domain's grammar finds", (selector, problem) => {
     expect(lines([], { POD_CLEANUP_LABEL_SELECTOR: selector })).toStrictEqual([
       `POD_CLEANUP_LABEL_SELECTOR (--label-selector) = ${JSON.stringify(selector)}: expected a label selector such as app=web,tier in (a,b),!legacy: ${problem}`
     ])
   })
 })
 
-describe("settingsTable and help", () => {
-  it("documents every setting of the brief, with its variable, flag and default", () => {
-    expect(settingsTable.map((row) => [row.env, row.flag, row.default])).toStrictEqual([
-      ["KUBECONFIG", "--kubeconfig", "unset"],
-      ["POD_CLEANUP_NAMESPACES", "--namespaces", "\"\" (all namespaces)"],
-      ["POD_CLEANUP_LABEL_SELECTOR", "--label-selector", DEFAULT_SELECTOR],
-      ["POD_CLEANUP_WORKERS", "--workers", "4"],
-      ["POD_CLEANUP_EXEC_TIMEOUT", "--exec-timeout", "30s (2m0s with --argo-compatible)"],
-      ["POD_CLEANUP_EXEC_RETRIES", "--exec-retries", "1 (0 with --argo-compatible)"],
-      ["POD_CLEANUP_SIGNAL_CONCURRENCY", "--signal-concurrency", "8 (1 with --argo-compatible)"],
-      ["POD_CLEANUP_NODE_EXEC_CAP", "--node-exec-cap", "2 (0 with --argo-compatible)"],
-      ["POD_CLEANUP_EXEC_CAP", "--exec-cap", "32"],
-      ["POD_CLEANUP_BREAKER_THRESHOLD", "--breaker-threshold", "3 (0 with --argo-compatible)"],
-      ["POD_CLEANUP_BREAKER_COOLDOWN", "--breaker-cooldown", "1m0s"],
-      ["POD_CLEANUP_MAIN_CONTAINERS", "--main-containers", "main"],
-      ["POD_CLEANUP_DELETE_DELAY", "--delete-delay", "5s"],
-      ["POD_CLEANUP_DELETE_GRACE_PERIOD", "--delete-grace-period", "unset (the pod's own)"],
-      ["POD_CLEANUP_MAX_DESTRUCTIVE_PER_MINUTE", "--max-destructive-per-minute", "0"],
-      ["POD_CLEANUP_DRY_RUN", "--dry-run", "false"],
-      ["POD_CLEANUP_RESYNC_PERIOD", "--resync-period", "5m0s"],
-      ["POD_CLEANUP_API_QPS", "--api-qps", "0"],
-      ["POD_CLEANUP_API_BURST", "--api-burst", "0 (2 × QPS, at least 1, when --api-qps > 0)"],
-      ["POD_CLEANUP_LEADER_ELECT", "--leader-elect", "true"],
-      ["POD_CLEANUP_LEASE_NAME", "--lease-name", "pod-cleanup"],
-      ["POD_CLEANUP_LEASE_NAMESPACE", "--lease-namespace", "unset (the service account's namespace)"],
-      ["POD_CLEANUP_LEASE_DURATION", "--lease-duration", "15s"],
-      ["POD_CLEANUP_RENEW_DEADLINE", "--renew-deadline", "10s"],
-      ["POD_CLEANUP_RETRY_PERIOD", "--retry-period", "2s"],
-      ["POD_NAME", "--identity", "unset"],
-      ["POD_CLEANUP_HTTP_PORT", "--http-port", "8080"],
-      ["POD_CLEANUP_LOG_FORMAT", "--log-format", "auto"],
-      ["POD_CLEANUP_LOG_LEVEL", "--log-level", "info"],
-      ["POD_CLEANUP_EVENTS", "--events", "true"],
-      ["POD_CLEANUP_SHUTDOWN_GRACE", "--shutdown-grace", "20s"],
-      ["POD_CLEANUP_ARGO_COMPATIBLE", "--argo-compatible", "false"]
+describe("commands", () => {
+  const tree = (command: "run" | "once" | "demo", argv: ReadonlyArray<string>, env: Env = {}): ConfigTree => {
+    const result = parseCommandConfig(command, argv, env)
+    if (Result.isFailure(result)) throw new Error(`unexpected ServiceConfigError:\n${result.failure.message}`)
+    return result.success
+  }
+  const onceLines = (argv: ReadonlyArray<string>, env: Env = {}): ReadonlyArray<string> => {
+    const result = parseCommandConfig("once", argv, env)
+    if (Result.isSuccess(result)) throw new Error("expected a ServiceConfigError")
+    return result.failure.message.split("\n")
+  }
+
+  it("once's pass options are rows: --dry-run, --output, --timeout, with their defaults", () => {
+    expect(tree("once", []).once).toStrictEqual({ dryRun: false, output: "table", timeout: Duration.minutes(10) })
+    expect(tree("once", ["--dry-run", "--output", "json", "--timeout=90s"]).once).toStrictEqual({
+      dryRun: true,
+      output: "json",
+      timeout: Duration.seconds(90)
+    })
+    expect(tree("once", ["--output=table", "--timeout", "10m"]).once).toStrictEqual({
+      dryRun: false,
+      output: "table",
+      timeout: Duration.minutes(10)
+    })
+  })
+
+  it("POD_CLEANUP_DRY_RUN is once's dry run, and the service's shadow mode for run", () => {
+    expect(tree("once", [], { POD_CLEANUP_DRY_RUN: "true" }).once.dryRun).toBe(true)
+    expect(tree("once", [], { POD_CLEANUP_DRY_RUN: "true" }).engine.dryRun).toBe(false)
+    expect(tree("run", [], { POD_CLEANUP_DRY_RUN: "true" }).engine.dryRun).toBe(true)
+    expect(tree("once", ["--no-dry-run"], { POD_CLEANUP_DRY_RUN: "true" }).once.dryRun).toBe(false)
+  })
+
+  it("once's bad pass options name the flag and the expected form", () => {
+    expect(onceLines(["--timeout", "soon", "--output=yaml"])).toStrictEqual([
+      "--output = \"yaml\": expected one of table or json",
+      "--timeout = \"soon\": expected a duration such as 30s, 1m30s or 500ms"
     ])
+    expect(onceLines(["--timeout=0s"])).toStrictEqual([
+      "--timeout = \"0s\": expected a duration greater than 0, such as 30s, 1m30s or 500ms"
+    ])
+    expect(onceLines(["--timeout"])).toStrictEqual(["--timeout: missing value (--timeout <duration> or --timeout=<duration>)"])
   })
 
-  it("every documented default parses back to the default configuration", () => {
-    const env = Object.fromEntries(
-      settingsTable
-        .filter((row) => !row.envReadElsewhere && !row.default.startsWith("unset") && !row.default.startsWith("\"\""))
-        .map((row) => [row.env, row.default.replace(/ \(.*\)$/, "")])
-    )
-    expect(config([], env)).toStrictEqual(defaults)
+  it("a command ignores the variables of settings it does not read, which keep their defaults", () => {
+    const once = tree("once", [], { POD_CLEANUP_HTTP_PORT: "http", POD_CLEANUP_LEASE_DURATION: "1s" })
+    expect([once.httpPort, once.leaderElection]).toStrictEqual([defaults.httpPort, defaults.leaderElection])
+    expect(tree("demo", [], { KUBECONFIG: "/x" }).kubeconfig).toBe(undefined)
   })
 
-  it("help lists every flag with its variable and default", () => {
-    const help = helpText("pod-cleanup run")
-    expect(help.split("\n").slice(0, 1)).toStrictEqual(["Usage: pod-cleanup run [flags]"])
-    for (const row of settingsTable) expect(help).toContain(row.flag)
-    expect(help).toContain([
-      "  --exec-timeout <duration>",
-      "      Deadline of one exec that signals a container.",
-      "      env POD_CLEANUP_EXEC_TIMEOUT; default 30s (2m0s with --argo-compatible)"
-    ].join("\n"))
-    expect(help).toContain([
-      "  --leader-elect[=bool], --no-leader-elect",
-      "      Elect a leader through a Lease, so only one replica cleans at a time.",
-      "      env POD_CLEANUP_LEADER_ELECT; default true"
-    ].join("\n"))
+  it("run and demo know nothing of once's pass options", () => {
+    expect(lines(["--output=json"])).toStrictEqual(["--output: unknown flag"])
+    expect(tree("demo", []).once).toStrictEqual(tree("run", []).once)
   })
 
-  it("renders a Markdown table for the README", () => {
-    const md = settingsMarkdown().split("\n")
-    expect(md.length).toBe(settingsTable.length + 2)
-    expect(md[0]).toBe("| Environment variable | Flag | Default | Description |")
-    expect(md[5]).toBe(
-      "| `POD_CLEANUP_WORKERS` | `--workers <n>` | 4 | Worker fibers that run cleanup actions (1..256). |"
-    )
+  it("every command but once reads the same service configuration as parseConfig", () => {
+    const { once: _, ...run } = tree("run", ["--workers=3"], { POD_CLEANUP_LOG_LEVEL: "warn" })
+    expect(run).toStrictEqual(config(["--workers=3"], { POD_CLEANUP_LOG_LEVEL: "warn" }))
   })
 })
