@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "../src/index.ts"
 import { failure, http, kubeConfig } from "./helpers.ts"
 
 let sim: SimCluster

@@ -3,7 +3,7 @@ import { Writable } from "node:stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Exec } from "@kubernetes/client-node"
 import type { V1Status } from "@kubernetes/client-node"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "../src/index.ts"
 import { execPath, kubeConfig, rawExec } from "./helpers.ts"
 
 let sim: SimCluster

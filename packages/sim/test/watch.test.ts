@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Watch } from "@kubernetes/client-node"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "../src/index.ts"
 import { http, kubeConfig, rawWatch, sleep } from "./helpers.ts"
 
 let sim: SimCluster

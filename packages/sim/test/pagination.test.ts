@@ -4,7 +4,7 @@
  */
 import * as k8s from "@kubernetes/client-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "../src/index.ts"
 
 let sim: SimCluster
 let core: k8s.CoreV1Api

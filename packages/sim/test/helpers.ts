@@ -5,7 +5,7 @@ import type { IncomingMessage } from "node:http"
 import { request as httpsRequest } from "node:https"
 import { ApiException, KubeConfig } from "@kubernetes/client-node"
 import { WebSocket } from "ws"
-import type { SimCluster } from "../../src/sim/index.ts"
+import type { SimCluster } from "../src/index.ts"
 
 export const kubeConfig = (sim: SimCluster, options: { readonly token?: string } = {}): KubeConfig => {
   const kc = new KubeConfig()

@@ -1,17 +1,13 @@
 /**
  * The simulator serves `events.k8s.io/v1` Events as an API server does: create (validated as
  * `ValidateEventCreate` does for that group), get, list with a resourceVersion, patch of the series
- * (strategic merge and merge patch), watch, discovery; and pod-cleanup's own Event writer
- * (`makeEventApi`, through `KubeClient.call`) is accepted by it.
+ * (strategic merge and merge patch), watch, discovery. (pod-cleanup's own Event writer against it:
+ * test/kube/EventApi.test.ts.)
  */
 import { EventsV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
 import type { EventsV1Event } from "@kubernetes/client-node"
-import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeEventApi, microTime } from "../../src/kube/EventApi.ts"
-import { KubeClient } from "../../src/kube/KubeClient.ts"
-import { SimCluster } from "../../src/sim/index.ts"
-import { clientLayer } from "../support/sim.ts"
+import { SimCluster } from "../src/index.ts"
 import { failure, http, kubeConfig, rawWatch } from "./helpers.ts"
 
 let sim: SimCluster
@@ -122,33 +118,5 @@ describe("events.k8s.io/v1 Events", () => {
     expect(groups.json.groups.map((g: { name: string }) => g.name)).toContain("events.k8s.io")
     const resources = await http(sim, "GET", "/apis/events.k8s.io/v1")
     expect(resources.json.resources.map((r: { name: string }) => r.name)).toEqual(["events"])
-  })
-
-  it("pod-cleanup's Event writer (KubeClient.call) creates and patches Events the simulator accepts", async () => {
-    const result = await Effect.runPromise(
-      Effect.gen(function*() {
-        const events = makeEventApi(yield* KubeClient)
-        const regarding = { apiVersion: "v1", kind: "Pod", namespace: "own", name: "wf-9", uid: "u-9" }
-        const created = yield* events.create({
-          namespace: "own",
-          name: "wf-9.17",
-          eventTime: Date.parse("2026-11-28T10:00:00.250Z"),
-          reportingController: "pod-cleanup",
-          reportingInstance: "pod-cleanup-0",
-          action: "Exec",
-          reason: "ExecTimedOut",
-          note: "kill exec in container main timed out on node node-4 (phase stream: connected, but no status came back)",
-          type: "Warning",
-          regarding
-        })
-        const patched = yield* events.patchSeries("own", created.name, { count: 5, lastObservedTime: Date.parse("2026-11-28T10:05:00Z") })
-        return { created, patched }
-      }).pipe(Effect.provide(clientLayer(sim)))
-    )
-    expect(Number(result.patched.resourceVersion)).toBeGreaterThan(Number(result.created.resourceVersion))
-    const stored = await api.readNamespacedEvent({ namespace: "own", name: "wf-9.17" })
-    expect(stored.eventTime as unknown).toBe("2026-11-28T10:00:00.250000Z")
-    expect(stored.series).toEqual({ count: 5, lastObservedTime: microTime(Date.parse("2026-11-28T10:05:00Z")) })
-    expect(stored.type).toBe("Warning")
   })
 })

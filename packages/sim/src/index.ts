@@ -28,9 +28,21 @@ export type { ExecCloseInfo } from "./exec.ts"
 export type { DeleteOptions } from "./rest.ts"
 export { seedWorkflowPods } from "./seed.ts"
 export type { SeedOptions, SeedResult } from "./seed.ts"
-export { ArgoModel, podNodeId } from "./argo.ts"
+export { ArgoModel, podNode, podNodeId } from "./argo.ts"
 export type { ArgoModelOptions, PodDeletedRecord } from "./argo.ts"
 export { argoNodeId, compressNodes, decompressNodes, fnv32a, nodeFulfilled } from "./argoNodes.ts"
 export type { ArgoNode, ArgoNodeMap, NodeStatusFormat } from "./argoNodes.ts"
 export { realisticNodes, realisticPodParts, realisticWorkflowParts, stepTemplate } from "./realistic.ts"
 export type { RealisticPodInput, RealisticPodParts, RealisticStep } from "./realistic.ts"
+export { kubeconfigYaml } from "./kubeconfig.ts"
+export type { KubeconfigOptions } from "./kubeconfig.ts"
+export type {
+  ContainerStateChange,
+  ControlArgo,
+  ControlBulkPodsRequest,
+  ControlCleaned,
+  ControlPodSummary,
+  ControlSeedRequest,
+  ControlSeedResponse,
+  ControlStats
+} from "./control.ts"

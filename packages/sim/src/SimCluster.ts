@@ -46,7 +46,7 @@ import { WatchSession } from "./watch.ts"
 export interface SimClusterOptions {
   /** Default 0: an ephemeral port. */
   readonly port?: number
-  /** Serve HTTPS with the test-only certificate in src/sim/tls. */
+  /** Serve HTTPS with the test-only certificate in tls/. */
   readonly tls?: boolean
   /** When set, every request needs `Authorization: Bearer <token>` (else 401). */
   readonly token?: string

@@ -1,6 +1,6 @@
 import { connect } from "node:net"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "../src/index.ts"
 import { execPath, rawExec, sleep } from "./helpers.ts"
 
 let sim: SimCluster

@@ -1,4 +1,4 @@
-// The simulator's side channel (src/sim/control.ts), through the CLI in its own process:
+// The simulator's side channel (src/control.ts), through the CLI in its own process:
 // `npm run simulate -- --control-port 0` prints one JSON line; seed, stats and cleaned times are read
 // over HTTP, and a label patch sent through the API server shows up as cleaned.
 
@@ -8,7 +8,7 @@ import * as readline from "node:readline"
 import * as k8s from "@kubernetes/client-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
-const main = path.resolve(import.meta.dirname, "../../src/sim/main.ts")
+const main = path.resolve(import.meta.dirname, "../src/bin.ts")
 
 interface Line {
   readonly control: string

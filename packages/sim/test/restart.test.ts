@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { CoreV1Api, Watch } from "@kubernetes/client-node"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "../src/index.ts"
 import { execPath, http, kubeConfig, rawExec, rawWatch, sleep } from "./helpers.ts"
 
 const started: Array<SimCluster> = []

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
-import { SimCluster, seedWorkflowPods } from "../../src/sim/index.ts"
+import { SimCluster, seedWorkflowPods } from "../src/index.ts"
 import { http, kubeConfig, rawWatch } from "./helpers.ts"
 
 let sim: SimCluster

@@ -1,8 +1,8 @@
 import { request } from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CoreV1Api } from "@kubernetes/client-node"
-import { SimCluster } from "../../src/sim/index.ts"
-import type { RequestLogEntry } from "../../src/sim/index.ts"
+import { SimCluster } from "../src/index.ts"
+import type { RequestLogEntry } from "../src/index.ts"
 import { failure, http, kubeConfig } from "./helpers.ts"
 
 let sim: SimCluster

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { applyPatch, jsonPatch, mergePatch, strategicMergePatch } from "../../src/sim/patch.ts"
-import { StatusError } from "../../src/sim/status.ts"
+import { applyPatch, jsonPatch, mergePatch, strategicMergePatch } from "../src/patch.ts"
+import { StatusError } from "../src/status.ts"
 
 describe("JSON merge patch (RFC 7386 examples)", () => {
   it.each([

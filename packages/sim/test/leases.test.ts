@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CoordinationV1Api, PatchStrategy, setHeaderOptions, V1MicroTime } from "@kubernetes/client-node"
 import type { V1Lease } from "@kubernetes/client-node"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "../src/index.ts"
 import { failure, http, kubeConfig, rawWatch } from "./helpers.ts"
 
 let sim: SimCluster

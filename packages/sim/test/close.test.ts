@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { CoreV1Api, Watch } from "@kubernetes/client-node"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "../src/index.ts"
 import { execPath, kubeConfig, rawExec, rawWatch, sleep } from "./helpers.ts"
 
 const count = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length

@@ -2,7 +2,7 @@ import { Writable } from "node:stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ApiException, CoreV1Api, Exec, KubeConfig, Watch } from "@kubernetes/client-node"
 import type { V1Status } from "@kubernetes/client-node"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "../src/index.ts"
 import { execPath, http, kubeConfig, rawExec } from "./helpers.ts"
 
 const TOKEN = "sim-test-token"

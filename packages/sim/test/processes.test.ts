@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { SimCluster } from "../../src/sim/index.ts"
-import type { SimContainerInit } from "../../src/sim/index.ts"
-import { buildPod } from "../../src/sim/pods.ts"
-import type { PodJson } from "../../src/sim/pods.ts"
-import { parseSignal, Processes, shellWords } from "../../src/sim/processes.ts"
+import { SimCluster } from "../src/index.ts"
+import type { SimContainerInit } from "../src/index.ts"
+import { buildPod } from "../src/pods.ts"
+import type { PodJson } from "../src/pods.ts"
+import { parseSignal, Processes, shellWords } from "../src/processes.ts"
 import { execPath, rawExec, sleep } from "./helpers.ts"
 
 /** A Processes instance over one in-memory pod. */

@@ -1,12 +1,12 @@
-// The model of Argo's workflow-controller (src/sim/argo.ts): node records after a lag, completion,
+// The model of Argo's workflow-controller (src/argo.ts): node records after a lag, completion,
 // the "pod deleted" harm rule, shutdown and deadlines, and the node-status storage formats, seen
 // over real HTTP through client-node.
 
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from "node:zlib"
 import { afterEach, describe, expect, it } from "vitest"
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
-import { argoNodeId, fnv32a, nodeFulfilled, SimCluster } from "../../src/sim/index.ts"
-import type { ArgoModelOptions, NodeStatusFormat, SimClusterOptions } from "../../src/sim/index.ts"
+import { argoNodeId, fnv32a, nodeFulfilled, SimCluster } from "../src/index.ts"
+import type { ArgoModelOptions, NodeStatusFormat, SimClusterOptions } from "../src/index.ts"
 import { kubeConfig, rawWatch } from "./helpers.ts"
 
 const wfApi = { group: "argoproj.io", version: "v1alpha1", plural: "workflows" }

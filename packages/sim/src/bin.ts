@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // CLI: `npm run simulate -- --port 18080 --pods 200 --nodes 5 --partition node-2 [--tls]`.
 // Starts a simulated cluster, seeds Argo-like pods, prints its URL and a kubeconfig path, and runs
 // until SIGINT / SIGTERM. With `--control-port`, also serves the side channel (control.ts) and
@@ -18,7 +19,7 @@ and runs until SIGINT / SIGTERM.
 
 The API server:
   --port N                 its port (default 18080; 0: a free port)
-  --tls                    serve HTTPS with the test-only certificate (src/sim/tls)
+  --tls                    serve HTTPS with the test-only certificate (packages/sim/src/tls)
   --token T                require "Authorization: Bearer T" (else 401)
   --kubeconfig PATH        where to write the kubeconfig (default: a temp file, removed at exit)
   --request-log-limit N    request log entries kept in memory (default 100000; counters are kept apart)

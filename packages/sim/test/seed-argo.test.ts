@@ -2,7 +2,7 @@
 
 import { afterEach, describe, expect, it } from "vitest"
 import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node"
-import { argoNodeId, fnv32a, seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
+import { argoNodeId, fnv32a, seedWorkflowPods, SimCluster } from "../src/index.ts"
 import { execPath, http, kubeConfig, rawExec } from "./helpers.ts"
 
 let sims: Array<SimCluster> = []

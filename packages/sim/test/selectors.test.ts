@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../../src/sim/selectors.ts"
-import { StatusError } from "../../src/sim/status.ts"
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../src/selectors.ts"
+import { StatusError } from "../src/status.ts"
 
 const labels = { app: "web", tier: "front", "workflows.argoproj.io/completed": "false", n: "5" }
 
