@@ -15,6 +15,7 @@ import type { PodJson } from "./pods.ts"
 import { stateOf } from "./pods.ts"
 import { badRequest, notFound, StatusError } from "./status.ts"
 import { pods } from "./resources.ts"
+import { sleep } from "./sleep.ts"
 
 export const channelProtocols = [
   "v5.channel.k8s.io",
@@ -157,18 +158,6 @@ export class ExecSession {
     this.#socket.destroy()
   }
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (ms <= 0 || signal.aborted) return resolve()
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener("abort", done)
-      resolve()
-    }
-    signal.addEventListener("abort", done)
-  })
 
 const forbidden = (namespace: string, name: string) =>
   new StatusError(

@@ -1,6 +1,11 @@
 // Fault rules: what goes wrong, for which requests, how many times. The rules are data; exec.ts,
-// watch.ts and the request handler in SimCluster.ts consult them and act at the socket level.
-// A rule with `times` is removed after it has been applied that many times.
+// watch.ts and the request handler in server.ts consult them and act at the socket level.
+// A rule with `times` is removed after it has been applied that many times. `faultStatus` is what
+// an API fault answers: the real reason and message of that status for the request.
+
+import { pods } from "./resources.ts"
+import type { Route } from "./routes.ts"
+import { StatusError } from "./status.ts"
 
 export interface ExecScope {
   readonly node?: string
@@ -247,5 +252,52 @@ export class Faults {
     pending.remaining -= 1
     if (pending.remaining <= 0) this.#watch = this.#watch.filter((w) => w !== pending)
     return pending.fault
+  }
+}
+
+/** The `Status` an API status fault answers `verb` on `r` with, worded as a real API server does. */
+export const faultStatus = (fault: Extract<ApiFault, { kind: "status" }>, verb: string, r: Route): StatusError => {
+  const retry = fault.retryAfterSeconds ?? 1
+  const name = r.type === "resource" ? r.name ?? "" : ""
+  const def = r.type === "resource" ? r.def : pods
+  const label = def.group === "" ? def.plural : `${def.plural}.${def.group}`
+  const details = { name, ...(def.group === "" ? {} : { group: def.group }), kind: def.plural }
+  const retryHeaders = { "Retry-After": String(retry) }
+  const m = fault.message
+  switch (fault.code) {
+    case 400:
+      return new StatusError(400, "BadRequest", m ?? "the server rejected our request for an unknown reason")
+    case 401:
+      return new StatusError(401, "Unauthorized", m ?? "Unauthorized")
+    case 403:
+      return new StatusError(
+        403,
+        "Forbidden",
+        m ?? `${label} "${name}" is forbidden: User "system:serviceaccount:argo:pod-cleanup" cannot ${verb} resource "${def.plural}" in API group "${def.group}"`,
+        details
+      )
+    case 404:
+      return new StatusError(404, "NotFound", m ?? `${label} "${name}" not found`, details)
+    case 409:
+      return new StatusError(
+        409,
+        "Conflict",
+        m ?? `Operation cannot be fulfilled on ${label} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        details
+      )
+    case 410:
+      return new StatusError(410, "Expired", m ?? "too old resource version")
+    case 422:
+      return new StatusError(422, "Invalid", m ?? `${def.kind} "${name}" is invalid`, details)
+    case 429:
+      return new StatusError(429, "TooManyRequests", m ?? "Too many requests, please try again later.", { retryAfterSeconds: retry }, retryHeaders)
+    case 500:
+      return new StatusError(500, "InternalError", m ?? `Internal error occurred: simulated failure of ${verb}`)
+    case 502:
+      return new StatusError(502, "InternalError", m ?? "Bad Gateway")
+    case 503:
+      return new StatusError(503, "ServiceUnavailable", m ?? "The server is currently unable to handle the request", { retryAfterSeconds: retry }, retryHeaders)
+    case 504:
+      return new StatusError(504, "Timeout", m ?? `Timeout: request did not complete within requested timeout`, { retryAfterSeconds: retry })
   }
 }

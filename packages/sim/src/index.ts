@@ -1,15 +1,9 @@
 // The simulated Kubernetes API server: public surface.
 
 export { SimCluster } from "./SimCluster.ts"
-export type {
-  ExecEventInfo,
-  RequestLogEntry,
-  SimClusterOptions,
-  SimPodGC,
-  SimStats,
-  SimWorkflow,
-  SimWorkflowInit
-} from "./SimCluster.ts"
+export type { SimClusterOptions } from "./SimCluster.ts"
+export type { ExecEventInfo, RequestLogEntry, SimStats } from "./server.ts"
+export type { SimPodGC, SimWorkflow, SimWorkflowInit } from "./workflows.ts"
 export type {
   ApiFault,
   ApiFaultCode,

@@ -12,7 +12,8 @@ import type { ArgoNodeMap, NodeStatusFormat } from "./argoNodes.ts"
 import { nowIso } from "./pods.ts"
 import { realisticNodes, realisticPodParts, realisticWorkflowParts } from "./realistic.ts"
 import type { RealisticStep } from "./realistic.ts"
-import type { SimCluster, SimPodGC, SimWorkflow } from "./SimCluster.ts"
+import type { SimCluster } from "./SimCluster.ts"
+import type { SimPodGC, SimWorkflow } from "./workflows.ts"
 
 export interface SeedOptions {
   readonly pods: number
