@@ -12,7 +12,7 @@
  * No workflow is ever shut down in the chaos run, so "its workflow is shutting down" never excuses one.
  */
 import type { V1Pod } from "@kubernetes/client-node"
-import type { ExecEventInfo, PodDeletedRecord, RequestLogEntry, SimCluster } from "../src/sim/index.ts"
+import type { ExecEventInfo, PodDeletedRecord, RequestLogEntry, SimCluster } from "@pod-cleanup/sim"
 
 export interface Harm {
   readonly kind: "signal" | "delete" | "patch" | "pod deleted"

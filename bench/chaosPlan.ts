@@ -7,7 +7,7 @@
  * `quiet.ms`, then a last wave of pods (`quiet.groups`) that the service must still clean.
  */
 import { createHash } from "node:crypto"
-import type { ApiFault, ApiScope, ExecFault, WatchFaultKind } from "../src/sim/index.ts"
+import type { ApiFault, ApiScope, ExecFault, WatchFaultKind } from "@pod-cleanup/sim"
 
 // ---- PRNG ---------------------------------------------------------------------------------------
 

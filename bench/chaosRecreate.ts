@@ -11,9 +11,9 @@
  */
 import { randomUUID } from "node:crypto"
 import type { V1Pod } from "@kubernetes/client-node"
-import { podNode } from "../src/sim/argo.ts"
-import type { ExecEventInfo, PodDeletedRecord, SimCluster, SimContainerInit } from "../src/sim/index.ts"
-import { argoNodeId, fnv32a } from "../src/sim/index.ts"
+import { podNode } from "@pod-cleanup/sim"
+import type { ExecEventInfo, PodDeletedRecord, SimCluster, SimContainerInit } from "@pod-cleanup/sim"
+import { argoNodeId, fnv32a } from "@pod-cleanup/sim"
 import type { SeededPod } from "./chaosLedger.ts"
 import type { RecreateSpec } from "./chaosPlan.ts"
 

@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the benchmarks: the simulator in its own process, driven and read over its side
- * channel (src/sim/control.ts); the service (or a plain loop) in its own process, its CPU and peak
+ * channel (packages/sim/src/control.ts); the service (or a plain loop) in its own process, its CPU and peak
  * RSS read from /proc; the service in-process where a scenario needs Effect-level settings; waits
  * with deadlines; and every child process killed on every exit path. Benchmarks are an edge of the
  * program, so they run Effects with `Effect.runPromise`.
@@ -18,7 +18,7 @@ import { parseConfig, type ServiceConfig } from "../src/config/Config.ts"
 import { Controller } from "../src/service/Controller.ts"
 import { loggingLayer } from "../src/service/logging.ts"
 import { podCleanupCoreLayer } from "../src/service/PodCleanup.ts"
-import type { ControlArgo, ControlCleaned, ControlPodSummary, ControlSeedRequest, ControlSeedResponse, ControlStats } from "../src/sim/control.ts"
+import type { ControlArgo, ControlCleaned, ControlPodSummary, ControlSeedRequest, ControlSeedResponse, ControlStats } from "@pod-cleanup/sim"
 
 export const root = path.resolve(import.meta.dirname, "..")
 
@@ -168,12 +168,12 @@ export interface SimProcess {
 }
 
 /**
- * `src/sim/main.ts --control-port 0 --port 0` in its own process (plus `args`), once it has printed
+ * `packages/sim/src/bin.ts --control-port 0 --port 0` in its own process (plus `args`), once it has printed
  * its JSON line. It exits when this process dies (its stdin is a pipe from us).
  */
 export const startSim = async (args: ReadonlyArray<string> = []): Promise<SimProcess> => {
   const child = spawnNode(
-    [path.join(root, "src/sim/main.ts"), "--control-port", "0", "--port", "0", "--exit-on-stdin-close", "--quiet", "--request-log-limit", "1000", ...args],
+    [path.join(root, "packages/sim/src/bin.ts"), "--control-port", "0", "--port", "0", "--exit-on-stdin-close", "--quiet", "--request-log-limit", "1000", ...args],
     { stdio: ["pipe", "pipe", "inherit"], env: { PATH: process.env.PATH ?? "" } }
   )
   try {

@@ -24,7 +24,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type RequestLogEntry, seedWorkflowPods, SimCluster } from "../src/sim/index.ts"
+import { type RequestLogEntry, seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
 
 const root = path.resolve(import.meta.dirname, "..")
 const namespace = "soak"

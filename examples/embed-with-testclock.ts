@@ -11,7 +11,7 @@
 import { Duration, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Controller, defaultConfig, KubeClient, loadKubeConfig, Outcomes, podCleanupCoreLayer } from "../src/index.ts"
-import { SimCluster } from "../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 
 const realPause = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 

@@ -4,7 +4,9 @@
  * CommonJS type (dependencies from the npm cache that `npm ci` filled), check there is one copy of
  * Effect, type-check a program against the published declarations, run it on the compiled
  * JavaScript, run the README's embedding program (`examples/embed.mjs`) against the simulated
- * cluster, and run the `pod-cleanup` bin (its version; a clear error on an older Node).
+ * cluster, run the `pod-cleanup` bin (its version; a clear error on an older Node), and start the
+ * simulator it carries (`pod-cleanup/sim`, compiled from the @pod-cleanup/sim workspace package,
+ * which is not published) over HTTPS with its TLS fixture.
  */
 import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -12,7 +14,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
-import { seedWorkflowPods, SimCluster } from "../src/sim/index.ts"
+import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
 
 const exec = promisify(execFile)
 const root = path.resolve(import.meta.dirname, "..")
@@ -24,12 +26,15 @@ import {
   type ConfigError, configFromEnv, Controller, decide, decodePod, KubeClient, type KubeConfigError, kubeClientLayer, layerFromEnv,
   Outcomes, podCleanupFromEnv
 } from "pod-cleanup"
+import type { SimCluster, SimClusterOptions } from "pod-cleanup/sim"
 
 // The whole service as a Layer, typed from the published declarations.
 const service: Layer.Layer<Controller | Outcomes, ConfigError, KubeClient> = layerFromEnv()
 const complete: Layer.Layer<Controller | Outcomes | KubeClient, ConfigError | KubeConfigError> = podCleanupFromEnv({ homeConfig: false })
 const client: Layer.Layer<KubeClient, KubeConfigError> = kubeClientLayer({ kubeconfig: "/dev/null" })
 export const both = [complete, client]
+export const simOptions: SimClusterOptions = { tls: true, argo: { recordLag: 200 } }
+export type Sim = SimCluster
 const status = Controller.useSync((c) => c.status().synced)
 export const app: Effect.Effect<boolean, unknown, KubeClient> = status.pipe(Effect.provide(service))
 
@@ -40,6 +45,29 @@ const pod = decodePod({
 })
 const decision = pod._tag === "Success" ? decide(pod.success, { phase: "Succeeded", podGC: { strategy: "OnPodCompletion" } }) : undefined
 console.log(JSON.stringify({ execTimeoutMs: Duration.toMillis(config.engine.execTimeout), decision: decision?._tag }))
+`
+
+// The simulator from the tarball: HTTPS with the fixture in dist/sim/tls, seeded pods listed back.
+const simProgram = `import { request } from "node:https"
+import { seedWorkflowPods, SimCluster } from "pod-cleanup/sim"
+
+const sim = await SimCluster.start({ tls: true })
+try {
+  seedWorkflowPods(sim, { pods: 3, nodes: 1, namespace: "argo" })
+  const body = await new Promise((resolve, reject) => {
+    const req = request(sim.url + "/api/v1/namespaces/argo/pods", { ca: sim.caPem, timeout: 10_000 }, (res) => {
+      let text = ""
+      res.on("data", (d) => (text += d))
+      res.on("end", () => resolve(text))
+    })
+    req.on("timeout", () => req.destroy(new Error("timed out")))
+    req.on("error", reject)
+    req.end()
+  })
+  console.log(JSON.stringify({ protocol: new URL(sim.url).protocol, pods: JSON.parse(body).items.length }))
+} finally {
+  await sim.close()
+}
 `
 
 describe("the published package", () => {
@@ -73,6 +101,7 @@ describe("the published package", () => {
     )
     fs.writeFileSync(path.join(project, "main.mts"), consumer)
     fs.copyFileSync(path.join(root, "examples/embed.mjs"), path.join(project, "embed.mjs"))
+    fs.writeFileSync(path.join(project, "sim.mjs"), simProgram)
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
     const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8"))
     // Effect is a peer dependency: the app brings it, at the version the lockfile tested.
@@ -97,6 +126,7 @@ describe("the published package", () => {
     expect(fs.existsSync(path.join(installed, "dist/index.js"))).toBe(true)
     expect(fs.existsSync(path.join(installed, "dist/index.d.ts"))).toBe(true)
     expect(fs.existsSync(path.join(installed, "src"))).toBe(false)
+    expect(fs.existsSync(path.join(installed, "packages"))).toBe(false)
     expect(fs.readFileSync(path.join(installed, "LICENSE"), "utf8")).toContain("Apache License\n                           Version 2.0, January 2004")
     // One copy of Effect: the app's.
     const copies = (await npm(["ls", "effect", "--all", "--parseable"], project)).stdout.trim().split("\n")
@@ -105,6 +135,10 @@ describe("the published package", () => {
     await exec(path.join(project, "node_modules/.bin/tsc"), ["-p", "."], { cwd: project, timeout: 120_000 })
     const run = await exec(process.execPath, ["main.mts"], { cwd: project, timeout: 60_000 })
     expect(JSON.parse(run.stdout.trim())).toEqual({ execTimeoutMs: 45_000, decision: "Act" })
+
+    // The simulator it carries (the demo's cluster), as an embedder imports it.
+    const simRun = await exec(process.execPath, ["sim.mjs"], { cwd: project, timeout: 60_000 })
+    expect(JSON.parse(simRun.stdout.trim())).toEqual({ protocol: "https:", pods: 3 })
 
     // The bin: its version; on an older Node (made to report 20.0.0), one clear line.
     const bin = path.join(project, "node_modules/.bin/pod-cleanup")

@@ -15,7 +15,7 @@ import { loadKubeConfig } from "../kube/KubeConfigSource.ts"
 import type { ServiceConfig } from "../config/Config.ts"
 import { Controller } from "../service/Controller.ts"
 import { podCleanupLayer } from "../service/PodCleanup.ts"
-import { seedWorkflowPods, SimCluster } from "../sim/index.ts"
+import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
 import { fitSegments, progressLoop, terminalColumns } from "./progress.ts"
 import { formatReasons, topReasons } from "./report.ts"
 

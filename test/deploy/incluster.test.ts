@@ -11,7 +11,7 @@ import { freePort } from "../support/net.ts"
 import { serviceAccountDir } from "../support/sim.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { requiredPermissions } from "../../src/service/permissions.ts"
-import { seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
+import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
 
 const root = path.resolve(import.meta.dirname, "../..")
 const TOKEN = "in-cluster-service-account-token"

@@ -12,7 +12,7 @@ import { ActionRunner } from "../../src/engine/ActionRunner.ts"
 import { Engine } from "../../src/engine/Engine.ts"
 import { argoCompatible, defaultEngineSettings, type EngineSettings } from "../../src/engine/EngineSettings.ts"
 import { cleanOnce } from "../../src/engine/once.ts"
-import type { SimPodInit } from "../../src/sim/index.ts"
+import type { SimPodInit } from "@pod-cleanup/sim"
 import { engineAgainst, useSim } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 

@@ -14,7 +14,7 @@ import { Engine } from "../../src/engine/Engine.ts"
 import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
-import type { SimPodInit } from "../../src/sim/index.ts"
+import type { SimPodInit } from "@pod-cleanup/sim"
 import { advance, clientLayer, waitFor, useSim } from "../support/sim.ts"
 import { workflowPod, type WorkflowPodOptions } from "../support/workflowPods.ts"
 

@@ -29,7 +29,7 @@ import { KubeNotFoundError } from "../../src/kube/ApiError.ts"
 import { KubeClient } from "../../src/kube/KubeClient.ts"
 import type { EventApi, EventWrite } from "../../src/kube/EventApi.ts"
 import { parseConfig } from "../../src/config/Config.ts"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 import { clientLayer } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 

@@ -8,7 +8,7 @@ import { KubeClient, makeKubeClient } from "../../src/kube/KubeClient.ts"
 import { inCluster, loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { PodExec } from "../../src/kube/PodExec.ts"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 import { runningPod, serviceAccountDir } from "../support/sim.ts"
 
 const TOKEN = "sa-token-for-tests"

@@ -15,8 +15,8 @@ import { afterAll, beforeAll } from "vitest"
 import { KubeClient } from "../../src/kube/KubeClient.ts"
 import { inCluster, type LoadedKubeConfig, loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
-import { SimCluster } from "../../src/sim/index.ts"
-import { kubeconfigYaml } from "../../src/sim/kubeconfig.ts"
+import { SimCluster } from "@pod-cleanup/sim"
+import { kubeconfigYaml } from "@pod-cleanup/sim"
 import { realSleep, runningPod, serviceAccountDir, waitFor } from "../support/sim.ts"
 
 /** A TCP relay in front of `target` that counts the connections it accepts and keeps the open ones. */

@@ -3,7 +3,7 @@ import { Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { afterAll, beforeAll } from "vitest"
 import { PodExec } from "../../src/kube/PodExec.ts"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 import { kubeLayer, runningPod, waitFor } from "../support/sim.ts"
 
 let sim: SimCluster

@@ -4,7 +4,7 @@ import { Duration, Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { ExecRejectedError, isTransientExecRefusal } from "../../src/kube/ExecError.ts"
 import { PodExec } from "../../src/kube/PodExec.ts"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 import { kubeLayer, runningPod } from "../support/sim.ts"
 
 let sim: SimCluster

@@ -3,7 +3,7 @@ import { Duration, Effect, Fiber, Stream } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { isRetryable } from "../../src/kube/ApiError.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 import { kubeLayer, runningPod, waitFor } from "../support/sim.ts"
 
 let sim: SimCluster

@@ -15,7 +15,7 @@ import { KubeClient, makeKubeClient } from "../../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { PodExec } from "../../src/kube/PodExec.ts"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 import { kubeLayer } from "../support/sim.ts"
 
 const JWT = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEyMyJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLXBhcnQ"

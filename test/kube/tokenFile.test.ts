@@ -11,7 +11,7 @@ import { KubeClient, makeKubeClient } from "../../src/kube/KubeClient.ts"
 import { inCluster, type LoadedKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { PodExec } from "../../src/kube/PodExec.ts"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 import { runningPod, serviceAccountDir, waitFor } from "../support/sim.ts"
 
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.sa-token.signature"

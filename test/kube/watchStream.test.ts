@@ -8,7 +8,7 @@ import { Effect, Exit, Fiber, Logger, Stream } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { WatchTimeouts } from "../../src/kube/watchStream.ts"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 import { kubeLayer, runningPod, waitFor } from "../support/sim.ts"
 
 let sim: SimCluster

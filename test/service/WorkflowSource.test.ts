@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger, Result } from "effect"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
 import { ClusterCache } from "../../src/service/ClusterCache.ts"
-import type { SimCluster } from "../../src/sim/index.ts"
+import type { SimCluster } from "@pod-cleanup/sim"
 import { clientLayer, realSleep, useSim } from "../support/sim.ts"
 
 const sim = useSim()

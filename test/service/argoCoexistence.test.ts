@@ -14,7 +14,7 @@ import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { parseConfig, type ServiceConfig } from "../../src/config/Config.ts"
 import { Controller } from "../../src/service/Controller.ts"
 import { podCleanupCoreLayer } from "../../src/service/PodCleanup.ts"
-import { seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
+import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
 import { waitFor } from "../support/sim.ts"
 
 const LAG_MS = 3_000

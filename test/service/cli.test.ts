@@ -8,7 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { freePort } from "../support/net.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
+import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
 
 const main = path.resolve(import.meta.dirname, "../../src/main.ts")
 let sim: SimCluster

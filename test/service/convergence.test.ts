@@ -10,7 +10,7 @@ import { defaultEngineSettings, type EngineSettings } from "../../src/engine/Eng
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { Controller } from "../../src/service/Controller.ts"
 import { alwaysLeader, controllerLayer } from "../../src/service/PodCleanup.ts"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 import { clientLayer, realSleep, waitFor } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll } from "vitest"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { makeInformer } from "../../src/service/informer.ts"
 import { objectKey, podListWatch } from "../../src/service/sources.ts"
-import { SimCluster } from "../../src/sim/index.ts"
+import { SimCluster } from "@pod-cleanup/sim"
 import { kubeLayer, realSleep, runningPod, waitFor } from "../support/sim.ts"
 
 let sim: SimCluster

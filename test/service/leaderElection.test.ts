@@ -24,9 +24,9 @@ import {
   leaseDurationSeconds,
   parseMicroTime
 } from "../../src/service/leaseTime.ts"
-import { type RequestLogEntry, SimCluster } from "../../src/sim/index.ts"
+import { type RequestLogEntry, SimCluster } from "@pod-cleanup/sim"
 import { clientLayer, realSleep, waitFor } from "../support/sim.ts"
-import { http } from "../sim/helpers.ts"
+import { http } from "@pod-cleanup/sim/testing"
 
 const namespace = "le"
 

@@ -13,7 +13,7 @@ import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { parseConfig } from "../../src/config/Config.ts"
 import { Controller } from "../../src/service/Controller.ts"
 import { podCleanupCoreLayer } from "../../src/service/PodCleanup.ts"
-import { type RequestLogEntry, seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
+import { type RequestLogEntry, seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
 import { waitFor } from "../support/sim.ts"
 
 let sim: SimCluster

@@ -16,7 +16,7 @@ import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { parseConfig } from "../../src/config/Config.ts"
 import { Controller } from "../../src/service/Controller.ts"
 import { podCleanupCoreLayer, podCleanupLayer } from "../../src/service/PodCleanup.ts"
-import { seedWorkflowPods, SimCluster } from "../../src/sim/index.ts"
+import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
 import { waitFor } from "../support/sim.ts"
 
 let sim: SimCluster

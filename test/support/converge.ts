@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import type { SimCluster } from "../../src/sim/index.ts"
+import type { SimCluster } from "@pod-cleanup/sim"
 import { realSleep } from "./sim.ts"
 
 export const advanceUntil = (

@@ -1,5 +1,5 @@
 /** Argo-like workflow pods for engine tests: `main` has finished, `wait` still runs. */
-import type { SimPodInit } from "../../src/sim/index.ts"
+import type { SimPodInit } from "@pod-cleanup/sim"
 
 export interface WorkflowPodOptions {
   readonly node?: string
