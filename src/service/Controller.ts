@@ -6,7 +6,7 @@
  * interrupts its workers at once. Shutdown stops intake, lets in-flight actions finish within the
  * shutdown grace, then interrupts them; the lease is released after that.
  */
-import { Clock, Context, Deferred, Duration, Effect, type Fiber, Layer, Random, Result } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, type Fiber, Layer, Random } from "effect"
 import { LabelKeyWorkflow } from "../domain/argo.ts"
 import type { Pod } from "../domain/Pod.ts"
 import { podNodeId } from "../domain/policy.ts"
@@ -17,11 +17,11 @@ import { type Engine, makeEngine, type PlanResult } from "../engine/Engine.ts"
 import { EngineConfig } from "../engine/EngineSettings.ts"
 import { Outcomes } from "../engine/Outcomes.ts"
 import { WorkflowSource } from "../engine/WorkflowSource.ts"
-import { KubeClient } from "../kube/KubeClient.ts"
 import { PodApi } from "../kube/PodApi.ts"
+import { WorkflowApi } from "../kube/WorkflowApi.ts"
 import { type InformerCache, makeInformer } from "./informer.ts"
 import { LeaderElection } from "./LeaderElection.ts"
-import { listWorkflows, objectKey, podListWatch, workflowListWatch } from "./sources.ts"
+import { objectKey, podListWatch, workflowListWatch } from "./sources.ts"
 
 export interface ControllerSettings {
   /** Namespaces to watch; empty = all. */
@@ -68,7 +68,7 @@ export class Controller extends Context.Service<Controller, {
 
 const makeController = (settings: ControllerSettings) =>
   Effect.gen(function*() {
-    const client = yield* KubeClient
+    const workflowApi = yield* WorkflowApi.make
     const pods = yield* PodApi
     const engineSettings = yield* EngineConfig
     const leadership = yield* LeaderElection
@@ -102,7 +102,7 @@ const makeController = (settings: ControllerSettings) =>
         : engine.enqueue(pod.metadata.namespace, pod.metadata.name)
 
     // ---- workflows ----------------------------------------------------------------------------
-    const crd = yield* workflowCrdPresent(client, namespaces[0])
+    const crd = yield* workflowApi.crdPresent(namespaces[0])
     if (!crd) {
       yield* Effect.logWarning(
         "the Argo Workflow CRD (workflows.argoproj.io/v1alpha1) is not installed: workflow-level PodGC strategies " +
@@ -138,7 +138,7 @@ const makeController = (settings: ControllerSettings) =>
       ? namespaces.map((namespace) =>
         makeInformer<WorkflowRecord>({
           resource: "workflows",
-          ...workflowListWatch(client, namespace),
+          ...workflowListWatch(workflowApi, namespace),
           keyOf: objectKey,
           silenceLimit: settings.watchSilenceLimit,
           onSynced: () => onSynced(),
@@ -293,21 +293,4 @@ const makeController = (settings: ControllerSettings) =>
         }
       }
     })
-  })
-
-/** Lists one workflow to learn whether the CRD is installed (404 = absent). */
-const workflowCrdPresent = (client: KubeClient["Service"], namespace: string | undefined) =>
-  Effect.gen(function*() {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const probe = yield* Effect.result(listWorkflows(client, namespace, { limit: 1 }))
-      if (Result.isSuccess(probe)) return true
-      if (probe.failure._tag === "KubeNotFoundError") return false
-      if (probe.failure._tag === "KubeForbiddenError") {
-        yield* Effect.logError(`cannot list workflows: ${probe.failure.message} (check the RBAC rules)`)
-        return false
-      }
-      yield* Effect.sleep(Duration.seconds(1))
-    }
-    // Unknown after retries: assume present; the informer keeps trying.
-    return true
   })
