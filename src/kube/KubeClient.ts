@@ -207,8 +207,8 @@ export class KubeClient extends Context.Service<KubeClient, {
 
 /**
  * The client, unscoped. Unless `options.dispatcher` is given, it builds a pool that nobody else
- * closes: call `closeDispatcher(kubeInternals(client).dispatcher)` when done (idle sockets otherwise linger until
- * their keep-alive timeout, a few seconds). Layers use `KubeClient.scoped`, which does that.
+ * closes: call `closeDispatcher(kubeInternals(client).dispatcher)` when done (idle sockets otherwise
+ * linger until their keep-alive timeout, a few seconds). Layers use `KubeClient.scoped`, which does that.
  */
 export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOptions = {}): KubeClient["Service"] => {
   const config = loaded.config

@@ -99,8 +99,7 @@ const specOf = (r: LeaseRecord): LeaseSpec => ({
 /** `leader_election_master_status{name}`: 1 while this instance holds the lease, else 0. */
 const leaderGauge = (name: string) => Metric.withAttributes(leaderElectionStatus, { name })
 
-// Every expiry and deadline is judged on `localMillis`: local, monotonic time in milliseconds.
-
+/** Every expiry and deadline below is judged on `localMillis` (local, monotonic time in milliseconds). */
 const makeLeaderElection = (leases: LeaseApi["Service"], settings: LeaderElectionSettings): LeaderElection["Service"] => {
   const { identity, leaseName: name, leaseNamespace: namespace } = settings
   const renewDeadlineMs = Duration.toMillis(settings.renewDeadline)
