@@ -6,14 +6,13 @@
  * passes. `--dry-run` only prints what the decision is for each pod now (nothing is changed).
  * Exits non-zero when any action failed or the deadline passed with pods unsettled.
  */
-import type * as k8s from "@kubernetes/client-node"
 import { Clock, Context, Duration, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { Engine, type PlanResult } from "../engine/Engine.ts"
 import { NodeGuard } from "../engine/NodeGuard.ts"
 import { Outcomes } from "../engine/Outcomes.ts"
 import { KubeClient } from "../kube/KubeClient.ts"
 import type { LoadedKubeConfig } from "../kube/KubeConfigSource.ts"
-import { PodApi } from "../kube/PodApi.ts"
+import { PodApi, type PodObject } from "../kube/PodApi.ts"
 import type { ServiceConfig } from "../config/Config.ts"
 import { Controller } from "../service/Controller.ts"
 import { podCleanupCoreLayer } from "../service/PodCleanup.ts"
@@ -31,7 +30,7 @@ export interface OnceOptions {
 export const listAllPods = (namespaces: ReadonlyArray<string>, labelSelector: string) =>
   Effect.gen(function*() {
     const pods = yield* PodApi
-    const all: Array<k8s.V1Pod> = []
+    const all: Array<PodObject> = []
     for (const namespace of namespaces.length === 0 ? [undefined] : namespaces) {
       let cont: string | undefined
       do {
@@ -43,7 +42,7 @@ export const listAllPods = (namespaces: ReadonlyArray<string>, labelSelector: st
     return all
   })
 
-const keyOf = (pod: k8s.V1Pod) => `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`
+const keyOf = (pod: PodObject) => `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`
 
 /** What the dry run prints: the decision for each listed pod, with workflows read from the API. */
 const dryRun = (config: ServiceConfig, loaded: LoadedKubeConfig) =>

@@ -9,7 +9,8 @@ import { Clock, Context, Effect, Layer } from "effect"
 import type { WorkflowContext, WorkflowView } from "../domain/policy.ts"
 import { type WorkflowRecord, workflowRecord } from "../domain/workflow.ts"
 import type { KubeApiError } from "../kube/ApiError.ts"
-import { KubeClient } from "../kube/KubeClient.ts"
+import type { KubeClient } from "../kube/KubeClient.ts"
+import { WorkflowApi } from "../kube/WorkflowApi.ts"
 
 export const gone = (namespace: string, name: string): WorkflowContext => ({
   _tag: "Gone",
@@ -32,12 +33,12 @@ export const recordFromView = (namespace: string, name: string, view: WorkflowVi
 export class WorkflowSource extends Context.Service<WorkflowSource, {
   readonly lookup: (namespace: string, name: string) => Effect.Effect<WorkflowContext, KubeApiError>
 }>()("pod-cleanup/WorkflowSource") {
-  /** Reads workflows from the API (`argoproj.io/v1alpha1`), remembering answers for `ttlMillis`. */
+  /** Reads workflows from the API (`WorkflowApi.get`), remembering answers for `ttlMillis`. */
   static readonly layerFromApi = (ttlMillis = 2_000): Layer.Layer<WorkflowSource, never, KubeClient> =>
     Layer.effect(
       WorkflowSource,
       Effect.gen(function*() {
-        const client = yield* KubeClient
+        const workflows = yield* WorkflowApi
         const cache = new Map<string, { readonly at: number; readonly context: WorkflowContext }>()
         return WorkflowSource.of({
           lookup: Effect.fn("WorkflowSource.lookup")(function*(namespace: string, name: string) {
@@ -45,17 +46,7 @@ export class WorkflowSource extends Context.Service<WorkflowSource, {
             const now = yield* Clock.currentTimeMillis
             const hit = cache.get(key)
             if (hit !== undefined && now - hit.at < ttlMillis) return hit.context
-            const raw = yield* client.call(
-              { verb: "get", resource: "workflows.argoproj.io", namespace, name },
-              (options) =>
-                client.customObjects.getNamespacedCustomObject({
-                  group: "argoproj.io",
-                  version: "v1alpha1",
-                  namespace,
-                  plural: "workflows",
-                  name
-                }, options)
-            ).pipe(
+            const raw = yield* workflows.get(namespace, name).pipe(
               // 404: the workflow is gone, or the CRD is not installed; both mean "no workflow".
               Effect.catchTag("KubeNotFoundError", () => Effect.succeed(undefined))
             )
@@ -68,7 +59,7 @@ export class WorkflowSource extends Context.Service<WorkflowSource, {
           })
         })
       })
-    )
+    ).pipe(Layer.provide(WorkflowApi.layer))
 
   /**
    * Fixed answers, for tests and for callers that already hold the workflows (`ns/name` → view or

@@ -7,7 +7,7 @@
 import * as k8s from "@kubernetes/client-node"
 import type { Duration, Effect } from "effect"
 import type { KubeApiError } from "./ApiError.ts"
-import type { KubeClient } from "./KubeClient.ts"
+import { type KubeClient, kubeInternals } from "./KubeClient.ts"
 
 export interface EventObjectRef {
   readonly apiVersion: string
@@ -71,7 +71,7 @@ const written = (e: k8s.EventsV1Event, fallbackName: string): WrittenEvent => ({
 
 /** The Event API of `client`, with `timeout` per request (default: the client's). */
 export const makeEventApi = (client: KubeClient["Service"], options: { readonly timeout?: Duration.Duration } = {}): EventApi => {
-  const api = client.fetchConfig.makeApiClient(k8s.EventsV1Api)
+  const api = kubeInternals(client).fetchConfig.makeApiClient(k8s.EventsV1Api)
   const extra = options.timeout === undefined ? {} : { timeout: options.timeout }
   return {
     create: (event) =>

@@ -1,17 +1,22 @@
 /**
- * The connection to the Kubernetes API: the loaded configuration, the generated API clients of
- * `@kubernetes/client-node`, and `call`, the one way this project makes a request. `call` passes
- * the fiber's AbortSignal to the HTTP request, so a deadline or an interruption really closes it,
- * and turns every failure into a typed `KubeApiError`.
+ * The connection to the Kubernetes API: the loaded configuration and the three ways this project
+ * talks to the API server. `call` runs a request of client-node's generated API clients, `getJson`
+ * sends a plain GET and parses its body as plain JSON (lists: no model objects are built), and
+ * `watch` opens a watch as a `Stream` (`watchStream.ts`). `call` and `getJson` pass the fiber's
+ * AbortSignal to the HTTP request, so a deadline or an interruption really closes it, and turn
+ * every failure into a typed `KubeApiError`.
  *
- * Every request (`call`) and every watch (`watchStream`) goes out on one keep-alive connection pool
- * (`dispatcher.ts`), built once from the cluster's TLS material and proxy; client-node alone opens
- * a new connection per request. The layer owns the pool and closes every socket when its scope
- * closes. At most `maxConcurrentRequests` requests are on the wire at once (watches do not count),
- * which also bounds the pool's connections: over HTTP/1.1 each request in flight holds one.
+ * Every request and every watch goes out on one keep-alive connection pool (`dispatcher.ts`), built
+ * once from the cluster's TLS material and proxy; client-node alone opens a new connection per
+ * request. The layer owns the pool and closes every socket when its scope closes. At most
+ * `maxConcurrentRequests` requests are on the wire at once (watches do not count), which also
+ * bounds the pool's connections: over HTTP/1.1 each request in flight holds one.
+ *
+ * client-node's own objects (its configuration, the generated API clients) do not leave `src/kube`:
+ * the services there build theirs from `kubeInternals(client)`.
  */
 import * as k8s from "@kubernetes/client-node"
-import { Cause, Clock, Context, Duration, Effect, Exit, Layer, type Scope, Semaphore } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Layer, type Scope, Semaphore, type Stream } from "effect"
 import { recordApiRequest } from "../engine/metrics.ts"
 import {
   type ApiRequest,
@@ -24,6 +29,7 @@ import {
 } from "./ApiError.ts"
 import { closeDispatcher, type Dispatcher, makeDispatcher, pooledKubeConfig } from "./dispatcher.ts"
 import { type KubeConfigError, type KubeConfigInputs, type LoadedKubeConfig, loadKubeConfig } from "./KubeConfigSource.ts"
+import { type WatchEvent, type WatchQuery, watchStream } from "./watchStream.ts"
 
 export type RequestOptions = k8s.ConfigurationOptions
 
@@ -146,28 +152,32 @@ export interface KubeClientOptions {
   readonly dispatcher?: Dispatcher | undefined
 }
 
+/** Query parameters of a GET or a watch; `undefined` values are left out. */
+export type QueryParams = Readonly<Record<string, string | number | boolean | undefined>>
+
 export class KubeClient extends Context.Service<KubeClient, {
+  /** Where the configuration came from (file, in-cluster, ...), its server and default namespace. */
   readonly loaded: LoadedKubeConfig
-  /** The loaded configuration (as client-node holds it; its own requests would not use the pool). */
-  readonly config: k8s.KubeConfig
-  /** The configuration whose fetches (API clients, `Watch`) go out on `dispatcher`. */
-  readonly fetchConfig: k8s.KubeConfig
-  /** The keep-alive pool every request and watch of this client uses. */
-  readonly dispatcher: Dispatcher
-  readonly core: k8s.CoreV1Api
-  readonly coordination: k8s.CoordinationV1Api
-  readonly customObjects: k8s.CustomObjectsApi
   readonly requestTimeout: Duration.Duration
   readonly responseLimits: ResponseLimits
   /**
-   * Runs one request under the request deadline. `f` receives the options to pass to the
-   * generated method (they carry the AbortSignal and, for patches, the Content-Type).
+   * Runs one request of a generated API client under the request deadline. `f` receives the
+   * options to pass to the generated method (they carry the AbortSignal and, for patches, the
+   * Content-Type). For the services of `src/kube`.
    */
   readonly call: <A>(
     req: ApiRequest,
     f: (options: RequestOptions) => Promise<A>,
     extra?: { readonly contentType?: string; readonly timeout?: Duration.Duration }
   ) => Effect.Effect<A, KubeApiError>
+  /**
+   * `GET path?query` through `call` (same deadline, slots, metrics, size cap by `req.verb`, typed
+   * errors), the answer parsed with `JSON.parse` and returned as is: the API's wire form
+   * (timestamps as text), with none of client-node's model objects built on the way.
+   */
+  readonly getJson: (req: ApiRequest, path: string, query?: QueryParams) => Effect.Effect<unknown, KubeApiError>
+  /** A watch of `path` (a collection) as a stream of events, on the pool (see `watchStream.ts`). */
+  readonly watch: <A>(req: ApiRequest, path: string, query: WatchQuery) => Stream.Stream<WatchEvent<A>, KubeApiError>
 }>()("pod-cleanup/KubeClient") {
   /**
    * A client whose connection pool belongs to the current scope: closing the scope closes every
@@ -179,7 +189,8 @@ export class KubeClient extends Context.Service<KubeClient, {
   ): Effect.Effect<KubeClient["Service"], never, Scope.Scope> =>
     Effect.acquireRelease(
       Effect.sync(() => makeKubeClient(loaded, options)),
-      (client) => options.dispatcher === undefined ? Effect.promise(() => closeDispatcher(client.dispatcher)) : Effect.void
+      (client) =>
+        options.dispatcher === undefined ? Effect.promise(() => closeDispatcher(kubeInternals(client).dispatcher)) : Effect.void
     )
 
   /** A client for an already-loaded configuration (its pool closes with the layer). */
@@ -196,8 +207,8 @@ export class KubeClient extends Context.Service<KubeClient, {
 
 /**
  * The client, unscoped. Unless `options.dispatcher` is given, it builds a pool that nobody else
- * closes: call `closeDispatcher(client.dispatcher)` when done (idle sockets otherwise linger until
- * their keep-alive timeout, a few seconds). Layers use `KubeClient.scoped`, which does that.
+ * closes: call `closeDispatcher(kubeInternals(client).dispatcher)` when done (idle sockets otherwise
+ * linger until their keep-alive timeout, a few seconds). Layers use `KubeClient.scoped`, which does that.
  */
 export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOptions = {}): KubeClient["Service"] => {
   const config = loaded.config
@@ -252,16 +263,63 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
       Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(deadlineExceeded(req, timeout)) })
     )
   }
-  return KubeClient.of({
+  const server = fetchConfig.getCurrentCluster()?.server
+  const getJson = (req: ApiRequest, path: string, query: QueryParams = {}): Effect.Effect<unknown, KubeApiError> =>
+    call(req, (options) => {
+      if (server === undefined) return Promise.reject(new Error("the configuration has no current cluster"))
+      return sendGet(fetchConfig, server + path, query, options)
+    })
+  const client = KubeClient.of({
     loaded,
-    config,
-    fetchConfig,
-    dispatcher,
-    core: fetchConfig.makeApiClient(k8s.CoreV1Api),
-    coordination: fetchConfig.makeApiClient(k8s.CoordinationV1Api),
-    customObjects: fetchConfig.makeApiClient(k8s.CustomObjectsApi),
     requestTimeout,
     responseLimits,
-    call
+    call,
+    getJson,
+    watch: (req, path, query) => watchStream(fetchConfig, req, path, query)
   })
+  internals.set(client, { fetchConfig, dispatcher })
+  return client
+}
+
+/** What the services of `src/kube` build their requests from; nothing outside `src/kube` uses it. */
+export interface KubeInternals {
+  /** The configuration whose fetches (generated API clients, `Watch`) go out on `dispatcher`. */
+  readonly fetchConfig: k8s.KubeConfig
+  /** The keep-alive pool every request and watch of this client uses. */
+  readonly dispatcher: Dispatcher
+}
+
+const internals = new WeakMap<KubeClient["Service"], KubeInternals>()
+
+/** The client-node handles behind `client` (for `src/kube` only: exec, generated API clients). */
+export const kubeInternals = (client: KubeClient["Service"]): KubeInternals => {
+  const found = internals.get(client)
+  if (found === undefined) throw new Error("kubeInternals: this KubeClient was not built by makeKubeClient")
+  return found
+}
+
+const httpLibrary = new k8s.IsomorphicFetchHttpLibrary()
+
+/**
+ * The generated clients' path for one GET (authentication headers and the pool from
+ * `applySecurityAuthentication`, then the per-request middleware: AbortSignal, size cap), minus
+ * their last step, `ObjectSerializer.deserialize`: the body is parsed as plain JSON. A non-2xx
+ * answer throws the `ApiException` a generated client throws, so `call` types it the same way.
+ */
+const sendGet = async (fetchConfig: k8s.KubeConfig, url: string, query: QueryParams, options: RequestOptions): Promise<unknown> => {
+  let request = new k8s.RequestContext(url, k8s.HttpMethod.GET)
+  request.setHeaderParam("Accept", "application/json, */*;q=0.8")
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) request.setQueryParam(key, String(value))
+  }
+  await fetchConfig.applySecurityAuthentication(request)
+  const middleware = options.middleware ?? []
+  for (const m of middleware) request = await m.pre(request).toPromise()
+  let response = await httpLibrary.send(request).toPromise()
+  for (const m of [...middleware].reverse()) response = await m.post(response).toPromise()
+  const text = await response.body.text()
+  if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
+    throw new k8s.ApiException(response.httpStatusCode, "Unknown API Status Code!", text, response.headers)
+  }
+  return JSON.parse(text) as unknown
 }

@@ -1,14 +1,29 @@
 /**
  * The pod operations pod-cleanup performs: list, get, watch, patch, delete. Every call runs under
  * the request deadline with its AbortSignal wired through, and fails with a typed `KubeApiError`.
- * Objects are returned as client-node's `V1Pod`; objects from a watch keep their wire form
- * (timestamps as strings), so readers must accept both (the domain decoder does).
+ * Lists and watches hand out the API's plain JSON (`PodObject`: timestamps as text, no model
+ * objects: at 100k pods these are the bulk of the traffic); get, patch and delete return
+ * client-node's `V1Pod` (`Date` timestamps). Readers accept both (the domain decoder does).
  */
 import * as k8s from "@kubernetes/client-node"
 import { Context, Effect, Layer, type Stream } from "effect"
 import type { KubeApiError } from "./ApiError.ts"
-import { KubeClient } from "./KubeClient.ts"
-import { type WatchEvent, type WatchQuery, watchStream } from "./watchStream.ts"
+import { KubeClient, kubeInternals } from "./KubeClient.ts"
+import { type ListPage, listPage } from "./listPage.ts"
+import type { WatchEvent, WatchQuery } from "./watchStream.ts"
+
+/** A pod in the API's JSON, as lists and watches deliver it: read it through the domain's `decodePod`. */
+export interface PodObject {
+  readonly metadata?: {
+    readonly namespace?: string
+    readonly name?: string
+    readonly uid?: string
+    readonly resourceVersion?: string
+    readonly labels?: Readonly<Record<string, string>>
+    readonly [key: string]: unknown
+  }
+  readonly [key: string]: unknown
+}
 
 export interface ListPodsOptions {
   /** Omit for all namespaces. */
@@ -20,11 +35,7 @@ export interface ListPodsOptions {
   readonly resourceVersion?: string | undefined
 }
 
-export interface PodList {
-  readonly items: ReadonlyArray<k8s.V1Pod>
-  readonly resourceVersion: string
-  readonly continue: string | undefined
-}
+export type PodList = ListPage<PodObject>
 
 export type PodPatch =
   | { readonly type: "merge"; readonly body: unknown }
@@ -44,6 +55,9 @@ export interface WatchPodsOptions extends WatchQuery {
   readonly namespace?: string | undefined
 }
 
+const podsPath = (namespace: string | undefined): string =>
+  namespace === undefined ? "/api/v1/pods" : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`
+
 const contentTypes = {
   merge: k8s.PatchStrategy.MergePatch,
   strategic: k8s.PatchStrategy.StrategicMergePatch,
@@ -59,34 +73,28 @@ export class PodApi extends Context.Service<PodApi, {
     name: string,
     options?: DeletePodOptions
   ) => Effect.Effect<k8s.V1Pod | undefined, KubeApiError>
-  readonly watch: (options?: WatchPodsOptions) => Stream.Stream<WatchEvent<k8s.V1Pod>, KubeApiError>
+  readonly watch: (options?: WatchPodsOptions) => Stream.Stream<WatchEvent<PodObject>, KubeApiError>
 }>()("pod-cleanup/PodApi") {
   static readonly layer = Layer.effect(
     PodApi,
     Effect.gen(function*() {
       const client = yield* KubeClient
-      const { core } = client
+      const core = kubeInternals(client).fetchConfig.makeApiClient(k8s.CoreV1Api)
       return PodApi.of({
         list: Effect.fn("PodApi.list")(function*(options: ListPodsOptions = {}) {
-          const query = {
-            labelSelector: options.labelSelector,
-            fieldSelector: options.fieldSelector,
-            limit: options.limit,
-            _continue: options.continue,
-            resourceVersion: options.resourceVersion
-          }
-          const list = yield* client.call(
-            { verb: "list", resource: "pods", namespace: options.namespace },
-            (opts) =>
-              options.namespace === undefined
-                ? core.listPodForAllNamespaces(query, opts)
-                : core.listNamespacedPod({ ...query, namespace: options.namespace }, opts)
+          const req = { verb: "list", resource: "pods", namespace: options.namespace }
+          const body = yield* client.getJson(
+            req,
+            podsPath(options.namespace),
+            {
+              labelSelector: options.labelSelector,
+              fieldSelector: options.fieldSelector,
+              limit: options.limit,
+              continue: options.continue,
+              resourceVersion: options.resourceVersion
+            }
           )
-          return {
-            items: list.items,
-            resourceVersion: list.metadata?.resourceVersion ?? "",
-            continue: list.metadata?._continue || undefined
-          }
+          return yield* listPage<PodObject>(req, body)
         }),
         get: Effect.fn("PodApi.get")(function*(namespace: string, name: string) {
           return yield* client.call(
@@ -122,10 +130,9 @@ export class PodApi extends Context.Service<PodApi, {
           )
         }),
         watch: (options: WatchPodsOptions = {}) =>
-          watchStream<k8s.V1Pod>(
-            client,
+          client.watch<PodObject>(
             { verb: "watch", resource: "pods", namespace: options.namespace },
-            options.namespace === undefined ? "/api/v1/pods" : `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/pods`,
+            podsPath(options.namespace),
             options
           )
       })

@@ -80,7 +80,7 @@ export class PodExec extends Context.Service<PodExec, {
       PodExec,
       Effect.gen(function*() {
         const client = yield* KubeClient
-        return makePodExec(client.config, { ...defaultExecSettings, ...settings })
+        return makePodExec(client.loaded.config, { ...defaultExecSettings, ...settings })
       })
     )
   static readonly layer: Layer.Layer<PodExec, never, KubeClient> = PodExec.layerWith()

@@ -1,5 +1,5 @@
 /**
- * A Kubernetes watch as a `Stream`. The HTTP request belongs to the stream: when the stream ends,
+ * A Kubernetes watch as a `Stream` (`KubeClient.watch`; nothing else opens one). The HTTP request belongs to the stream: when the stream ends,
  * fails or is interrupted, the request is aborted (even one still waiting for its headers). A
  * clean end of the server's response ends the stream; an `ERROR` event or a broken connection
  * fails it with a typed error (`KubeGoneError` for 410), so the caller decides how to resume.
@@ -11,13 +11,14 @@
  * server ends the watch cleanly before the client would abort it, and the caller resumes it from the
  * last resourceVersion. The client-side limit stays, as the detector of a dead connection.
  *
- * Malformed events (an ADDED / MODIFIED / DELETED whose object is not an object with `metadata`)
- * are dropped with one warning per kind of problem per watch; they never reach the caller.
+ * Each line of the response is parsed with `JSON.parse` (client-node's `Watch`): objects arrive in
+ * their wire form, with no model objects built. Malformed events (an ADDED / MODIFIED / DELETED
+ * whose object is not an object with `metadata`) are dropped with one warning per kind of problem
+ * per watch; they never reach the caller.
  */
 import * as k8s from "@kubernetes/client-node"
 import { Cause, Clock, Context, Effect, Queue, Result, Stream } from "effect"
 import { type ApiRequest, fromStatus, type KubeApiError, KubeTransientError, networkFailure } from "./ApiError.ts"
-import type { KubeClient } from "./KubeClient.ts"
 
 export type WatchEvent<A> =
   | { readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: A }
@@ -62,8 +63,9 @@ const problemOf = (object: unknown): MalformedProblem | undefined => {
   return undefined
 }
 
+/** A watch of `path` sent through `fetchConfig` (a configuration whose fetches use the client's pool). */
 export const watchStream = <A>(
-  client: KubeClient["Service"],
+  fetchConfig: k8s.KubeConfig,
   req: ApiRequest,
   path: string,
   query: WatchQuery
@@ -127,7 +129,7 @@ export const watchStream = <A>(
           timeoutSeconds: serverTimeout > 0 ? Math.max(1, Math.round(serverTimeout)) : undefined
         }
         // `fetchConfig`: the watch goes out on the client's shared keep-alive pool, like every request.
-        const watch = new k8s.Watch(client.fetchConfig)
+        const watch = new k8s.Watch(fetchConfig)
         // client-node keeps its inactivity limit private; it is a plain field read on every reset.
         ;(watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = Math.min(2_147_483_647, Math.max(1, timeouts.inactivityMs))
         const pending = watch.watch(path, params, onEvent, onDone)

@@ -13,10 +13,11 @@ import type { Pod } from "../domain/Pod.ts"
 import type { WorkflowRecord } from "../domain/workflow.ts"
 import { PodCache } from "../engine/PodCache.ts"
 import { WorkflowSource } from "../engine/WorkflowSource.ts"
-import { KubeClient } from "../kube/KubeClient.ts"
+import type { KubeClient } from "../kube/KubeClient.ts"
+import { WorkflowApi } from "../kube/WorkflowApi.ts"
 import { PodApi } from "../kube/PodApi.ts"
 import { type InformerCache, makeInformer } from "./informer.ts"
-import { listWorkflows, objectKey, podListWatch, workflowListWatch } from "./sources.ts"
+import { objectKey, podListWatch, workflowListWatch } from "./sources.ts"
 
 export interface ClusterCacheSettings {
   /** Namespaces to watch; empty = all. */
@@ -64,7 +65,9 @@ export class ClusterCache extends Context.Service<ClusterCache, {
 }>()("pod-cleanup/ClusterCache") {
   /** The informers of `settings`, running in the layer's scope. */
   static readonly layer = (settings: ClusterCacheSettings): Layer.Layer<ClusterCache, never, KubeClient> =>
-    Layer.effect(ClusterCache, Effect.suspend(() => makeClusterCache(settings))).pipe(Layer.provide(PodApi.layer))
+    Layer.effect(ClusterCache, Effect.suspend(() => makeClusterCache(settings))).pipe(
+      Layer.provide(Layer.merge(PodApi.layer, WorkflowApi.layer))
+    )
 
   /** The engine's `PodCache`: the pod informers' caches. */
   static readonly layerPodCache: Layer.Layer<PodCache, never, ClusterCache> = Layer.effect(
@@ -98,8 +101,8 @@ export class ClusterCache extends Context.Service<ClusterCache, {
 
 const makeClusterCache = (settings: ClusterCacheSettings) =>
   Effect.gen(function*() {
-    const client = yield* KubeClient
     const podApi = yield* PodApi
+    const workflowApi = yield* WorkflowApi
     const namespaces: ReadonlyArray<string | undefined> = settings.namespaces.length === 0 ? [undefined] : settings.namespaces
     const handlers = new Set<ClusterChangeHandler>()
     const tell = (f: (handler: ClusterChangeHandler) => Effect.Effect<void>) =>
@@ -112,7 +115,7 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
       })
 
     // ---- workflows ----------------------------------------------------------------------------
-    const crd = yield* workflowCrdPresent(client, namespaces[0])
+    const crd = yield* workflowApi.crdPresent(namespaces[0])
     if (!crd) {
       yield* Effect.logWarning(
         "the Argo Workflow CRD (workflows.argoproj.io/v1alpha1) is not installed: workflow-level PodGC strategies " +
@@ -123,7 +126,7 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
       ? namespaces.map((namespace) =>
         makeInformer<WorkflowRecord>({
           resource: "workflows",
-          ...workflowListWatch(client, namespace),
+          ...workflowListWatch(workflowApi, namespace),
           keyOf: objectKey,
           silenceLimit: settings.watchSilenceLimit,
           onSynced,
@@ -223,21 +226,4 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
         }
       }
     })
-  })
-
-/** Lists one workflow to learn whether the CRD is installed (404 = absent). */
-const workflowCrdPresent = (client: KubeClient["Service"], namespace: string | undefined) =>
-  Effect.gen(function*() {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const probe = yield* Effect.result(listWorkflows(client, namespace, { limit: 1 }))
-      if (Result.isSuccess(probe)) return true
-      if (probe.failure._tag === "KubeNotFoundError") return false
-      if (probe.failure._tag === "KubeForbiddenError") {
-        yield* Effect.logError(`cannot list workflows: ${probe.failure.message} (check the RBAC rules)`)
-        return false
-      }
-      yield* Effect.sleep(Duration.seconds(1))
-    }
-    // Unknown after retries: assume present; the informer keeps trying.
-    return true
   })

@@ -6,11 +6,11 @@
  * never by the timestamps in it, so clock skew between replicas does not matter. On shutdown the
  * lease is released so a follower takes over at its next try (one jittered retry period).
  */
-import type * as k8s from "@kubernetes/client-node"
 import { Clock, Context, Duration, Effect, Exit, Layer, Metric, Random, Result } from "effect"
 import { leaderElectionStatus } from "../engine/metrics.ts"
-import { type ApiRequest, type KubeApiError, KubeTransientError } from "../kube/ApiError.ts"
-import { KubeClient } from "../kube/KubeClient.ts"
+import type { KubeApiError } from "../kube/ApiError.ts"
+import type { KubeClient } from "../kube/KubeClient.ts"
+import { type Lease, LeaseApi, type LeaseDeadline, type LeaseSpec, localMillis } from "../kube/LeaseApi.ts"
 import { checkTimings, formatMicroTime, JitterFactor, jittered, leaseDurationSeconds } from "./leaseTime.ts"
 
 export interface LeaderElectionSettings {
@@ -56,9 +56,9 @@ export class LeaderElection extends Context.Service<LeaderElection, {
         const problem = settings.identity === "" ? "identity must not be empty" : checkTimings(settings)
         if (problem !== undefined) return yield* Effect.die(new Error(`invalid leader election settings: ${problem}`))
         yield* Metric.update(leaderGauge(settings.leaseName), 0)
-        return makeLeaderElection(yield* KubeClient, settings)
+        return makeLeaderElection(yield* LeaseApi, settings)
       })
-    )
+    ).pipe(Layer.provide(LeaseApi.layer))
 }
 
 /** The election-relevant part of a Lease spec (client-go's `LeaderElectionRecord`), timestamps in wire form. */
@@ -76,48 +76,38 @@ type Attempt =
   | { readonly _tag: "HeldByOther"; readonly holder: string }
   | { readonly _tag: "Failed"; readonly error: KubeApiError }
 
-const timeText = (value: unknown): string =>
-  typeof value === "string" ? value : value instanceof Date ? value.toISOString() : ""
-
-const recordOf = (spec: k8s.V1LeaseSpec | undefined): LeaseRecord => ({
-  holderIdentity: spec?.holderIdentity ?? "",
-  leaseDurationSeconds: spec?.leaseDurationSeconds ?? 0,
-  acquireTime: timeText(spec?.acquireTime),
-  renewTime: timeText(spec?.renewTime),
-  leaseTransitions: spec?.leaseTransitions ?? 0
+const recordOf = (spec: LeaseSpec): LeaseRecord => ({
+  holderIdentity: spec.holderIdentity ?? "",
+  leaseDurationSeconds: spec.leaseDurationSeconds ?? 0,
+  acquireTime: spec.acquireTime ?? "",
+  renewTime: spec.renewTime ?? "",
+  leaseTransitions: spec.leaseTransitions ?? 0
 })
 
 const recordKey = (r: LeaseRecord): string =>
   JSON.stringify([r.holderIdentity, r.leaseDurationSeconds, r.acquireTime, r.renewTime, r.leaseTransitions])
 
-/**
- * client-node types MicroTime fields as `V1MicroTime` (a `Date`, which would go out with three
- * fractional digits), but its serializer passes a string through unchanged and a read Lease carries
- * strings: the record keeps the exact wire text.
- */
-const microTime = (text: string): k8s.V1MicroTime | undefined => (text === "" ? undefined : text as unknown as k8s.V1MicroTime)
-
-const specOf = (r: LeaseRecord): k8s.V1LeaseSpec => ({
+/** The record as a spec; the times keep their exact wire text (unset when empty). */
+const specOf = (r: LeaseRecord): LeaseSpec => ({
   holderIdentity: r.holderIdentity,
   leaseDurationSeconds: r.leaseDurationSeconds,
-  acquireTime: microTime(r.acquireTime),
-  renewTime: microTime(r.renewTime),
+  acquireTime: r.acquireTime === "" ? undefined : r.acquireTime,
+  renewTime: r.renewTime === "" ? undefined : r.renewTime,
   leaseTransitions: r.leaseTransitions
 })
 
 /** `leader_election_master_status{name}`: 1 while this instance holds the lease, else 0. */
 const leaderGauge = (name: string) => Metric.withAttributes(leaderElectionStatus, { name })
 
-/** Local, monotonic time in milliseconds: every expiry and deadline is judged on it. */
-const localMillis = Effect.map(Clock.monotonicTimeNanos, (n) => Number(n / 1000n) / 1000)
-
-const makeLeaderElection = (client: KubeClient["Service"], settings: LeaderElectionSettings): LeaderElection["Service"] => {
+/** Every expiry and deadline below is judged on `localMillis` (local, monotonic time in milliseconds). */
+const makeLeaderElection = (leases: LeaseApi["Service"], settings: LeaderElectionSettings): LeaderElection["Service"] => {
   const { identity, leaseName: name, leaseNamespace: namespace } = settings
   const renewDeadlineMs = Duration.toMillis(settings.renewDeadline)
   const retryMs = Duration.toMillis(settings.retryPeriod)
   // client-go (resourcelock.NewFromKubeconfig): one request may take max(1 s, renewDeadline / 2), so a
-  // single hung request cannot use up the whole renew deadline.
-  const requestTimeoutMs = Math.min(Duration.toMillis(client.requestTimeout), Math.max(1000, renewDeadlineMs / 2))
+  // single hung request cannot use up the whole renew deadline (LeaseApi also caps it by the
+  // client's request timeout).
+  const requestTimeoutMs = Math.max(1000, renewDeadlineMs / 2)
   const durationSeconds = leaseDurationSeconds(settings.leaseDuration)
   const annotations = { lease: `${namespace}/${name}`, identity }
   const log = (level: "Debug" | "Info" | "Warn", message: string, extra: Record<string, unknown> = {}) =>
@@ -128,14 +118,14 @@ const makeLeaderElection = (client: KubeClient["Service"], settings: LeaderElect
   let observed: LeaseRecord | undefined
   let observedKey = ""
   let observedAt = 0
-  let lease: k8s.V1Lease | undefined
+  let lease: Lease | undefined
   let reportedLeader: string | undefined
   let leading = false
   let running = false
 
   const leaseValid = (now: number) => observed !== undefined && observedAt + observed.leaseDurationSeconds * 1000 > now
 
-  const observe = (object: k8s.V1Lease) =>
+  const observe = (object: Lease) =>
     Effect.map(localMillis, (now) => {
       lease = object
       const record = recordOf(object.spec)
@@ -148,36 +138,15 @@ const makeLeaderElection = (client: KubeClient["Service"], settings: LeaderElect
     })
 
   // ---- API calls: each bounded by the attempt's deadline (and the client's request timeout) ------
-  const request = (verb: string): ApiRequest => ({ verb, resource: "leases", namespace, name })
+  const ref = { namespace, name }
+  const within = (deadlineAt: number): LeaseDeadline => ({ at: deadlineAt, perRequestMs: requestTimeoutMs })
 
-  const call = <A>(verb: string, deadlineAt: number, f: (options: k8s.ConfigurationOptions) => Promise<A>) =>
-    Effect.flatMap(localMillis, (now): Effect.Effect<A, KubeApiError> => {
-      const remaining = Math.min(requestTimeoutMs, deadlineAt - now)
-      return remaining <= 0
-        ? Effect.fail(
-          new KubeTransientError({
-            ...request(verb),
-            code: 0,
-            reason: "Timeout",
-            message: `${verb} leases ${namespace}/${name}: not sent, the attempt's deadline has passed`
-          })
-        )
-        : client.call(request(verb), f, { timeout: Duration.millis(remaining) })
-    })
+  const get = (deadlineAt: number) => leases.get(ref, within(deadlineAt))
 
-  const get = (deadlineAt: number) =>
-    call("get", deadlineAt, (o) => client.coordination.readNamespacedLease({ name, namespace }, o))
-
-  const create = (record: LeaseRecord, deadlineAt: number) =>
-    call("create", deadlineAt, (o) =>
-      client.coordination.createNamespacedLease({
-        namespace,
-        body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec: specOf(record) }
-      }, o))
+  const create = (record: LeaseRecord, deadlineAt: number) => leases.create(ref, specOf(record), within(deadlineAt))
 
   /** A replace carrying `base`'s resourceVersion: a concurrent change answers 409. */
-  const update = (base: k8s.V1Lease, record: LeaseRecord, deadlineAt: number) =>
-    call("update", deadlineAt, (o) => client.coordination.replaceNamespacedLease({ name, namespace, body: { ...base, spec: specOf(record) } }, o))
+  const update = (base: Lease, record: LeaseRecord, deadlineAt: number) => leases.replace(ref, base, specOf(record), within(deadlineAt))
 
   // ---- one try (client-go tryAcquireOrRenew) -----------------------------------------------------
   const tryAcquireOrRenew = Effect.fnUntraced(function*(deadlineAt: number) {
@@ -285,7 +254,7 @@ const makeLeaderElection = (client: KubeClient["Service"], settings: LeaderElect
     if (lease === undefined || observed === undefined || observed.holderIdentity !== identity) return
     const deadlineAt = (yield* localMillis) + renewDeadlineMs
     const now = formatMicroTime(yield* Clock.currentTimeNanos)
-    const releasing = (base: k8s.V1Lease) =>
+    const releasing = (base: Lease) =>
       update(base, {
         holderIdentity: "",
         leaseDurationSeconds: 1,
@@ -297,7 +266,7 @@ const makeLeaderElection = (client: KubeClient["Service"], settings: LeaderElect
       releasing(lease).pipe(
         Effect.catchTag("KubeConflictError", (conflict) =>
           Effect.flatMap(get(deadlineAt), (current) =>
-            current.spec?.holderIdentity === identity
+            current.spec.holderIdentity === identity
               ? releasing(current)
               : Effect.andThen(observe(current), Effect.fail(conflict))))
       )

@@ -1,16 +1,14 @@
 /**
  * The list and watch calls behind the service's informers: pods (through `PodApi`, with the label
- * selector) and Argo workflows (`argoproj.io/v1alpha1`, through the custom-objects API), for all
- * namespaces or one.
+ * selector) and Argo workflows (through `WorkflowApi`), for all namespaces or one. Both arrive as
+ * the API's plain JSON and are decoded here, once, into the compact records the caches keep.
  */
-import type * as k8s from "@kubernetes/client-node"
 import { Effect, Result, Stream } from "effect"
 import { compactPod, decodePod, type Pod } from "../domain/Pod.ts"
 import { type WorkflowRecord, workflowRecord } from "../domain/workflow.ts"
-import type { KubeApiError } from "../kube/ApiError.ts"
-import type { KubeClient } from "../kube/KubeClient.ts"
-import type { PodApi } from "../kube/PodApi.ts"
-import { type WatchEvent, watchStream } from "../kube/watchStream.ts"
+import type { PodApi, PodObject } from "../kube/PodApi.ts"
+import type { WatchEvent } from "../kube/watchStream.ts"
+import type { WorkflowApi } from "../kube/WorkflowApi.ts"
 import type { InformerOptions } from "./informer.ts"
 
 type ListWatch<A> = Pick<InformerOptions<A>, "list" | "watch">
@@ -28,7 +26,7 @@ const atEdge = (raw: unknown): Effect.Effect<Pod | undefined> => {
 }
 
 /** Enough of a pod to take it out of a cache (a DELETED event for a pod that does not decode). */
-const tombstone = (raw: k8s.V1Pod): Pod => ({
+const tombstone = (raw: PodObject): Pod => ({
   metadata: {
     namespace: raw.metadata?.namespace ?? "",
     name: raw.metadata?.name ?? "",
@@ -43,8 +41,8 @@ const tombstone = (raw: k8s.V1Pod): Pod => ({
 })
 
 /**
- * Pods as compact records, decoded once as each object arrives (list pages and watch events): the
- * caches never hold client-node's objects, and nothing downstream decodes a pod again.
+ * Pods as compact records, decoded once as each object arrives (list pages and watch events, both
+ * plain JSON): the caches never hold whole pods, and nothing downstream decodes a pod again.
  */
 export const podListWatch = (
   pods: PodApi["Service"],
@@ -74,48 +72,17 @@ export const podListWatch = (
     )
 })
 
-/** A Workflow as read from the API: kept raw, read through `workflowView`. */
-export interface WorkflowObject {
-  readonly metadata?: { readonly namespace?: string; readonly name?: string; readonly resourceVersion?: string }
-  readonly [key: string]: unknown
-}
-
-const workflowsPath = (namespace: string | undefined) =>
-  namespace === undefined
-    ? "/apis/argoproj.io/v1alpha1/workflows"
-    : `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/workflows`
-
-export const listWorkflows = (
-  client: KubeClient["Service"],
-  namespace: string | undefined,
-  options: { readonly continue?: string | undefined; readonly limit: number }
-): Effect.Effect<{ items: ReadonlyArray<WorkflowObject>; resourceVersion: string; continue: string | undefined }, KubeApiError> =>
-  Effect.map(
-    client.call({ verb: "list", resource: "workflows.argoproj.io", namespace }, (opts) => {
-      const common = { group: "argoproj.io", version: "v1alpha1", plural: "workflows", limit: options.limit, _continue: options.continue }
-      return namespace === undefined
-        ? client.customObjects.listClusterCustomObject(common, opts)
-        : client.customObjects.listNamespacedCustomObject({ ...common, namespace }, opts)
-    }),
-    (list: { items?: Array<WorkflowObject>; metadata?: { resourceVersion?: string; continue?: string } }) => ({
-      items: list.items ?? [],
-      resourceVersion: list.metadata?.resourceVersion ?? "",
-      continue: list.metadata?.continue || undefined
-    })
-  )
-
 /**
  * Workflows as compact records, decoded once as each object arrives: the caches never hold whole
  * Workflow objects (thousands of nodes, stored templates).
  */
-export const workflowListWatch = (client: KubeClient["Service"], namespace: string | undefined): ListWatch<WorkflowRecord> => ({
+export const workflowListWatch = (workflows: WorkflowApi["Service"], namespace: string | undefined): ListWatch<WorkflowRecord> => ({
   list: (options) =>
-    Effect.map(listWorkflows(client, namespace, options), (page) => ({ ...page, items: page.items.map(workflowRecord) })),
+    Effect.map(workflows.list({ namespace, ...options }), (page) => ({ ...page, items: page.items.map(workflowRecord) })),
   watch: (resourceVersion) =>
-    watchStream<WorkflowObject>(client, { verb: "watch", resource: "workflows.argoproj.io", namespace }, workflowsPath(namespace), {
-      resourceVersion,
-      allowWatchBookmarks: true
-    }).pipe(Stream.map((event) => event.type === "BOOKMARK" ? event : { type: event.type, object: workflowRecord(event.object) }))
+    workflows.watch({ namespace, resourceVersion, allowWatchBookmarks: true }).pipe(
+      Stream.map((event) => event.type === "BOOKMARK" ? event : { type: event.type, object: workflowRecord(event.object) })
+    )
 })
 
 export const objectKey = (o: { readonly metadata?: { readonly namespace?: string; readonly name?: string } }): string =>

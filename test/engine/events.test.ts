@@ -293,7 +293,7 @@ afterAll(async () => {
 const listEvents = (namespace: string) =>
   Effect.gen(function*() {
     const client = yield* KubeClient
-    const api = client.fetchConfig.makeApiClient(k8s.EventsV1Api)
+    const api = client.loaded.config.makeApiClient(k8s.EventsV1Api)
     const list = yield* Effect.promise(() => api.listNamespacedEvent({ namespace }))
     return list.items
   })
