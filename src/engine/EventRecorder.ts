@@ -9,6 +9,7 @@
  * `EventRecorder` is a reference whose default records nothing: the engine and the node guard
  * always record, and only a service that provides `EventRecorder.layer` writes anything.
  */
+import { workflowApiVersion } from "../kube/WorkflowApi.ts"
 import { Cause, Clock, Context, Deferred, Duration, Effect, Layer, Metric, Queue } from "effect"
 import { type EventApi, type EventWrite, makeEventApi } from "../kube/EventApi.ts"
 import { KubeClient } from "../kube/KubeClient.ts"
@@ -82,7 +83,7 @@ export const podRef = (namespace: string, name: string, uid?: string | undefined
 
 /** An Argo Workflow as an Event's `regarding`. */
 export const workflowRef = (namespace: string, name: string, uid?: string | undefined): ObjectRef => ({
-  apiVersion: "argoproj.io/v1alpha1",
+  apiVersion: workflowApiVersion,
   kind: "Workflow",
   namespace,
   name,

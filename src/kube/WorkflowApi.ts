@@ -16,6 +16,8 @@ const version = "v1alpha1"
 const plural = "workflows"
 /** How the API server names the resource (`workflows.argoproj.io`), in requests, errors and metrics. */
 export const workflowResource = `${plural}.${group}`
+/** The Workflow CRD's `apiVersion`. */
+export const workflowApiVersion = `${group}/${version}`
 
 /** A Workflow as read from the API: kept raw, read through the domain's `workflowView`/`workflowRecord`. */
 export interface WorkflowObject {

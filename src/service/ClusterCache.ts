@@ -7,14 +7,14 @@
  * sees the changes made while it is added. It also provides what the engine reads from it: a
  * `PodCache` and a `WorkflowSource` (cache, then API; only a 404 means gone).
  */
-import { Context, Deferred, Duration, Effect, type Fiber, Layer, Result, type Scope } from "effect"
+import { Context, Deferred, Duration, Effect, type Fiber, Layer, type Scope } from "effect"
 import { LabelKeyWorkflow } from "../domain/argo.ts"
 import type { Pod } from "../domain/Pod.ts"
 import type { WorkflowRecord } from "../domain/workflow.ts"
 import { PodCache } from "../engine/PodCache.ts"
 import { WorkflowSource } from "../engine/WorkflowSource.ts"
 import type { KubeClient } from "../kube/KubeClient.ts"
-import { WorkflowApi } from "../kube/WorkflowApi.ts"
+import { WorkflowApi, workflowApiVersion, workflowResource } from "../kube/WorkflowApi.ts"
 import { PodApi } from "../kube/PodApi.ts"
 import { type InformerCache, makeInformer } from "./informer.ts"
 import { objectKey, podListWatch, workflowListWatch } from "./sources.ts"
@@ -118,7 +118,7 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
     const crd = yield* workflowApi.crdPresent(namespaces[0])
     if (!crd) {
       yield* Effect.logWarning(
-        "the Argo Workflow CRD (workflows.argoproj.io/v1alpha1) is not installed: workflow-level PodGC strategies " +
+        `the Argo Workflow CRD (${workflowResource}, ${workflowApiVersion}) is not installed: workflow-level PodGC strategies ` +
           "(OnWorkflowCompletion, OnWorkflowSuccess) will never be satisfied; pods follow their pod-gc-strategy annotation"
       )
     }
