@@ -15,9 +15,9 @@ import { Outcomes } from "../src/engine/Outcomes.ts"
 import { KubeClient } from "../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../src/kube/KubeConfigSource.ts"
 import { parseConfig, type ServiceConfig } from "../src/config/Config.ts"
-import { Controller } from "../src/service/Controller.ts"
-import { loggingLayer } from "../src/service/logging.ts"
-import { podCleanupCoreLayer } from "../src/service/PodCleanup.ts"
+import { Controller } from "../src/controller/Controller.ts"
+import { loggingLayer } from "../src/controller/logging.ts"
+import { podCleanupCoreLayer } from "../src/controller/PodCleanup.ts"
 import type { ControlArgo, ControlCleaned, ControlPodSummary, ControlSeedRequest, ControlSeedResponse, ControlStats } from "@pod-cleanup/sim"
 
 export const root = path.resolve(import.meta.dirname, "..")

@@ -17,7 +17,7 @@ import { redactUrl } from "./kube/ApiError.ts"
 import { KubeClient, type KubeClientOptions } from "./kube/KubeClient.ts"
 import { type KubeConfigError, loadKubeConfig } from "./kube/KubeConfigSource.ts"
 import { parseConfig, type ServiceConfig, type ServiceConfigError as ConfigError } from "./config/Config.ts"
-import { podCleanupCoreLayer, type PodCleanupLayerOptions } from "./service/PodCleanup.ts"
+import { podCleanupCoreLayer, type PodCleanupLayerOptions } from "./controller/PodCleanup.ts"
 
 // ---- configuration ------------------------------------------------------------------------------
 export { parseConfig, type ServiceConfig, ServiceConfigError, ServiceConfigError as ConfigError } from "./config/Config.ts"
@@ -42,10 +42,10 @@ export const configFromEnv = (
   })
 
 // ---- the service as layers ----------------------------------------------------------------------
-export { alwaysLeader, controllerLayer, podCleanupCoreLayer, podCleanupLayer, type PodCleanupLayerOptions } from "./service/PodCleanup.ts"
-export { Controller, type ControllerSettings, type ControllerStatus } from "./service/Controller.ts"
-export { ClusterCache, type ClusterCacheHealth, type ClusterCacheSettings, type ClusterChangeHandler } from "./service/ClusterCache.ts"
-export { LeaderElection, type LeaderElectionSettings } from "./service/LeaderElection.ts"
+export { alwaysLeader, controllerLayer, podCleanupCoreLayer, podCleanupLayer, type PodCleanupLayerOptions } from "./controller/PodCleanup.ts"
+export { Controller, type ControllerSettings, type ControllerStatus } from "./controller/Controller.ts"
+export { ClusterCache, type ClusterCacheHealth, type ClusterCacheSettings, type ClusterChangeHandler } from "./controller/ClusterCache.ts"
+export { LeaderElection, type LeaderElectionSettings } from "./controller/LeaderElection.ts"
 
 /**
  * The service configured from `POD_CLEANUP_*` variables: needs a `KubeClient`, fails with
@@ -117,7 +117,7 @@ export { ActionRunner, type ActionResult, type QueuedAction } from "./engine/Act
 export { ApiRateLimiter } from "./engine/ApiRateLimiter.ts"
 export { Engine, type EngineDependencies, type EngineOptions, type EngineServices, type PlanResult } from "./engine/Engine.ts"
 export { NodeGuard, type NodeGuardSettings, NodeUnavailableError } from "./engine/NodeGuard.ts"
-export { cleanOnce, type OnceReport } from "./engine/once.ts"
+export { cleanOnce, type OnceReport } from "./engine/cleanOnce.ts"
 export { type Outcome, type OutcomeKind, Outcomes } from "./engine/Outcomes.ts"
 export { WorkflowSource } from "./engine/WorkflowSource.ts"
 

@@ -9,7 +9,7 @@
 import { Data, Duration, Result, Schema, SchemaIssue } from "effect"
 import { formatGoDuration } from "../domain/duration.ts"
 import { argoCompatible as argoCompatibleSettings, defaultEngineSettings, type EngineSettings } from "../engine/EngineSettings.ts"
-import { type LeaseTimings, timingViolationMessage, timingViolations } from "../service/leaseTime.ts"
+import { type LeaseTimings, timingViolationMessage, timingViolations } from "../controller/leaseTime.ts"
 import { readArgv } from "./argv.ts"
 import {
   type AnySetting,

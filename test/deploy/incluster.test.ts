@@ -10,7 +10,7 @@ import * as path from "node:path"
 import { freePort } from "../support/net.ts"
 import { serviceAccountDir } from "../support/sim.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { requiredPermissions } from "../../src/service/permissions.ts"
+import { requiredPermissions } from "../../src/controller/permissions.ts"
 import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
 
 const root = path.resolve(import.meta.dirname, "../..")

@@ -12,7 +12,7 @@ import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import { parseGoDuration } from "../../src/domain/duration.ts"
-import { requiredPermissions } from "../../src/service/permissions.ts"
+import { requiredPermissions } from "../../src/controller/permissions.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const deployDir = join(root, "deploy")
@@ -275,7 +275,7 @@ const expectedGrants = (ownNamespace: string, watched: ReadonlyArray<string>): A
 
 // ---- tests ----------------------------------------------------------------------------------------
 
-describe("requiredPermissions (src/service/permissions.ts)", () => {
+describe("requiredPermissions (src/controller/permissions.ts)", () => {
   it("has no wildcard, no duplicate, and leases only in the controller's own namespace", () => {
     const seen = new Set<string>()
     for (const p of requiredPermissions) {

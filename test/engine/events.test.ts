@@ -22,7 +22,7 @@ import {
 } from "../../src/engine/EventRecorder.ts"
 import { Engine } from "../../src/engine/Engine.ts"
 import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
-import { cleanOnce } from "../../src/engine/once.ts"
+import { cleanOnce } from "../../src/engine/cleanOnce.ts"
 import { outcomeEvent } from "../../src/engine/outcomeEvents.ts"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
 import { KubeNotFoundError } from "../../src/kube/ApiError.ts"

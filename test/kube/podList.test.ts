@@ -13,7 +13,7 @@ import { compactPod, decodePod, type Pod, runningContainers } from "../../src/do
 import { decidePod, type WorkflowContext } from "../../src/domain/policy.ts"
 import { workflowRecord } from "../../src/domain/workflow.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
-import { podListWatch } from "../../src/service/sources.ts"
+import { podListWatch } from "../../src/controller/sources.ts"
 import { realisticPodParts, SimCluster } from "@pod-cleanup/sim"
 import { kubeLayer } from "../support/sim.ts"
 

@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Data, Effect, Logger, References } from "effect"
 import { TestClock, TestConsole } from "effect/testing"
-import { formatJsonLine, loggingLayer } from "../../src/service/logging.ts"
+import { formatJsonLine, loggingLayer } from "../../src/controller/logging.ts"
 
 class PodGoneError extends Data.TaggedError("PodGoneError")<{ readonly pod: string; readonly message: string }> {}
 

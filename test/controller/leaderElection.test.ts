@@ -14,7 +14,7 @@ import { TestClock } from "effect/testing"
 import { afterAll, beforeAll } from "vitest"
 import { KubeClient, makeKubeClient } from "../../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
-import { LeaderElection, type LeaderElectionSettings } from "../../src/service/LeaderElection.ts"
+import { LeaderElection, type LeaderElectionSettings } from "../../src/controller/LeaderElection.ts"
 import {
   checkTimings,
   formatMicroTime,
@@ -23,7 +23,7 @@ import {
   jittered,
   leaseDurationSeconds,
   parseMicroTime
-} from "../../src/service/leaseTime.ts"
+} from "../../src/controller/leaseTime.ts"
 import { type RequestLogEntry, SimCluster } from "@pod-cleanup/sim"
 import { clientLayer, realSleep, waitFor } from "../support/sim.ts"
 import { http } from "@pod-cleanup/sim/testing"

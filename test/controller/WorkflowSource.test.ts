@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger, Result } from "effect"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
-import { ClusterCache } from "../../src/service/ClusterCache.ts"
+import { ClusterCache } from "../../src/controller/ClusterCache.ts"
 import type { SimCluster } from "@pod-cleanup/sim"
 import { clientLayer, realSleep, useSim } from "../support/sim.ts"
 

@@ -4,7 +4,7 @@
  */
 import { Duration } from "effect"
 import { describe, expect, it } from "vitest"
-import { checkTimings, timingViolations } from "../../src/service/leaseTime.ts"
+import { checkTimings, timingViolations } from "../../src/controller/leaseTime.ts"
 
 const timings = (lease: Duration.Input, renew: Duration.Input, retry: Duration.Input) => ({
   leaseDuration: Duration.fromInputUnsafe(lease),
