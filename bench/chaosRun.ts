@@ -454,7 +454,7 @@ const run = (options: ChaosOptions, logLines: Readonly<Record<string, number>>):
     // Normally closed (and timed) below; this is for a run that ends early.
     yield* Effect.addFinalizer(() => Scope.close(serviceScope, Exit.void))
     const services = yield* Layer.buildWithScope(
-      podCleanupCoreLayer(config.success).pipe(Layer.provide(KubeClient.fromLoaded(loaded))),
+      podCleanupCoreLayer(config.success).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded))),
       serviceScope
     )
     const controller = Context.get(services, Controller)

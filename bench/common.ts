@@ -309,7 +309,7 @@ export const startService = async (kubeconfig: string, config: ServiceConfig): P
       const loaded = yield* loadKubeConfig({ kubeconfig, env: {} })
       const services = yield* Layer.buildWithScope(
         podCleanupCoreLayer(config).pipe(
-          Layer.provide(KubeClient.fromLoaded(loaded)),
+          Layer.provide(KubeClient.layerFromLoaded(loaded)),
           Layer.provide(loggingLayer(config.logFormat, config.logLevel))
         ),
         scope

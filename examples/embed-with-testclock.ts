@@ -48,7 +48,7 @@ export const program = Effect.gen(function*() {
   })
   const config = { ...defaultConfig, leaderElection: { ...defaultConfig.leaderElection, enabled: false } }
   const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
-  const podCleanup = podCleanupCoreLayer(config).pipe(Layer.provide(KubeClient.fromLoaded(loaded)))
+  const podCleanup = podCleanupCoreLayer(config).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded)))
   const lines = yield* app(sim).pipe(Effect.provide(podCleanup))
   return { lines, deleted: sim.getPod("argo", "stubborn") === undefined }
 })

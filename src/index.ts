@@ -42,7 +42,7 @@ export const configFromEnv = (
   })
 
 // ---- the service as layers ----------------------------------------------------------------------
-export { alwaysLeader, controllerLayer, podCleanupCoreLayer, podCleanupLayer, type PodCleanupLayerOptions } from "./controller/PodCleanup.ts"
+export { controllerLayer, podCleanupCoreLayer, podCleanupLayer, type PodCleanupLayerOptions } from "./controller/PodCleanup.ts"
 export { Controller, type ControllerSettings, type ControllerStatus } from "./controller/Controller.ts"
 export { ClusterCache, type ClusterCacheHealth, type ClusterCacheSettings, type ClusterChangeHandler } from "./controller/ClusterCache.ts"
 export { LeaderElection, type LeaderElectionSettings } from "./controller/LeaderElection.ts"
@@ -85,7 +85,7 @@ const kubeInputs = (options: ClusterOptions, kubeconfig?: string | undefined) =>
 }
 
 /**
- * A `KubeClient` for the cluster `options` name (see `ClusterOptions`). Unlike `KubeClient.layer`,
+ * A `KubeClient` for the cluster `options` name (see `ClusterOptions`); like `KubeClient.layer`,
  * it does not fall back to `~/.kube/config` unless `homeConfig: true`.
  */
 export const kubeClientLayer = (options: ClusterOptions = {}): Layer.Layer<KubeClient, KubeConfigError> =>
@@ -108,7 +108,7 @@ export const podCleanupFromEnv = (
       Effect.annotateLogs({ kubeconfig: loaded.source, server: redactUrl(loaded.server), leaderElection: config.leaderElection.enabled })
     )
     return podCleanupCoreLayer(config, { ...options, defaultLeaseNamespace: options.defaultLeaseNamespace ?? loaded.namespace }).pipe(
-      Layer.provideMerge(KubeClient.fromLoaded(loaded, { requestTimeout: options.requestTimeout, responseLimits: options.responseLimits }))
+      Layer.provideMerge(KubeClient.layerFromLoaded(loaded, { requestTimeout: options.requestTimeout, responseLimits: options.responseLimits }))
     )
   }))
 

@@ -105,7 +105,7 @@ export const runDemo = (config: ServiceConfig, options: DemoOptions = defaultDem
     const clock = yield* Clock.Clock
     const services = yield* Layer.buildWithScope(
       podCleanupLayer(config).pipe(
-        Layer.provide(KubeClient.fromLoaded(loaded)),
+        Layer.provide(KubeClient.layerFromLoaded(loaded)),
         // The summary reads every pod's outcomes.
         Layer.provide(Layer.succeed(Outcomes.Capacity, Math.max(Outcomes.defaultCapacity, 8 * options.pods)))
       ),

@@ -140,7 +140,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
             })
           )
           return yield* Layer.launch(
-            podCleanupLayer(config, { defaultLeaseNamespace: loaded.namespace }).pipe(Layer.provide(KubeClient.fromLoaded(loaded)))
+            podCleanupLayer(config, { defaultLeaseNamespace: loaded.namespace }).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded)))
           )
         })
       )

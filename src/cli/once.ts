@@ -51,12 +51,12 @@ const dryRun = (config: ServiceConfig, loaded: LoadedKubeConfig) =>
     yield* Effect.logInfo(`${pods.length} pods match ${JSON.stringify(config.labelSelector)}`)
     const engine = yield* Engine
     return plannedRows(yield* Effect.forEach(pods, (p) => engine.plan(p), { concurrency: config.engine.workers }))
-  }).pipe(Effect.provide(Engine.layerStandalone(config.engine).pipe(Layer.provideMerge(KubeClient.fromLoaded(loaded)))))
+  }).pipe(Effect.provide(Engine.layerStandalone(config.engine).pipe(Layer.provideMerge(KubeClient.layerFromLoaded(loaded)))))
 
 /** The pass itself: the controller over the listed pods until each is settled or the deadline. */
 const clean = (config: ServiceConfig, loaded: LoadedKubeConfig, timeout: Duration.Duration) =>
   Effect.gen(function*() {
-    const client = Layer.fresh(KubeClient.fromLoaded(loaded))
+    const client = Layer.fresh(KubeClient.layerFromLoaded(loaded))
     const pods = yield* listAllPods(config.namespaces, config.labelSelector).pipe(
       Effect.provide(PodApi.layer.pipe(Layer.provide(client)))
     )

@@ -49,6 +49,16 @@ export class LeaderElection extends Context.Service<LeaderElection, {
   /** The last observed holder (this instance included); undefined when none or not read yet. */
   readonly holder: () => string | undefined
 }>()("pod-cleanup/LeaderElection") {
+  /** Leader election turned off: this instance always leads (one replica, or embedded). */
+  static readonly layerNoop: Layer.Layer<LeaderElection> = Layer.succeed(
+    LeaderElection,
+    LeaderElection.of({
+      run: (whileLeader) => Effect.andThen(whileLeader, Effect.never),
+      isLeader: () => true,
+      holder: () => undefined
+    })
+  )
+
   static readonly layer = (settings: LeaderElectionSettings): Layer.Layer<LeaderElection, never, KubeClient> =>
     Layer.effect(
       LeaderElection,

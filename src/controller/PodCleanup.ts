@@ -25,15 +25,6 @@ export interface PodCleanupLayerOptions {
   readonly onDecision?: ControllerSettings["onDecision"]
 }
 
-/** Leader election turned off: this instance always leads (one replica, or embedded). */
-export const alwaysLeader: Layer.Layer<LeaderElection> = Layer.succeed(
-  LeaderElection,
-  LeaderElection.of({
-    run: (whileLeader) => Effect.andThen(whileLeader, Effect.never),
-    isLeader: () => true,
-    holder: () => undefined
-  })
-)
 
 /**
  * The controller composed: its cluster cache (the informers), the engine's pod and workflow
@@ -69,7 +60,7 @@ export const podCleanupCoreLayer = (config: ServiceConfig, options: PodCleanupLa
       renewDeadline: election.renewDeadline,
       retryPeriod: election.retryPeriod
     })
-    : alwaysLeader
+    : LeaderElection.layerNoop
   // The node guard and the engine record Events through it (they record nothing without it).
   // Shadow mode changes nothing in the cluster, Events included.
   const events = eventRecorderLayer({ enabled: config.events && !config.engine.dryRun, reportingInstance: identity })

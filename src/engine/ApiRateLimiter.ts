@@ -9,7 +9,7 @@ export class ApiRateLimiter extends Context.Service<ApiRateLimiter, {
   /** Waits until one more request may be sent. */
   readonly take: Effect.Effect<void>
 }>()("pod-cleanup/ApiRateLimiter") {
-  static readonly layerWith = (qps: number, burst: number): Layer.Layer<ApiRateLimiter> =>
+  static readonly layer = (qps: number, burst: number): Layer.Layer<ApiRateLimiter> =>
     Layer.effect(
       ApiRateLimiter,
       Effect.gen(function*() {
@@ -29,5 +29,5 @@ export class ApiRateLimiter extends Context.Service<ApiRateLimiter, {
         return ApiRateLimiter.of({ take })
       })
     )
-  static readonly unlimited: Layer.Layer<ApiRateLimiter> = ApiRateLimiter.layerWith(0, 0)
+  static readonly unlimited: Layer.Layer<ApiRateLimiter> = ApiRateLimiter.layer(0, 0)
 }

@@ -92,11 +92,11 @@ export class Engine extends Context.Service<Engine, {
     ActionRunner.layer.pipe(
       Layer.provideMerge(Layer.mergeAll(
         EngineConfig.layer(settings),
-        Outcomes.layer,
-        NodeGuard.layerWith(nodeGuardSettingsOf(settings)),
-        ApiRateLimiter.layerWith(settings.apiQps, settings.apiBurst),
+        Outcomes.layer(),
+        NodeGuard.layer(nodeGuardSettingsOf(settings)),
+        ApiRateLimiter.layer(settings.apiQps, settings.apiBurst),
         PodApi.layer,
-        PodExec.layerWith({ timeout: settings.execTimeout })
+        PodExec.layer({ timeout: settings.execTimeout })
       ))
     )
 

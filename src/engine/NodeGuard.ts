@@ -104,9 +104,8 @@ export class NodeGuard extends Context.Service<NodeGuard, {
   /** Execs running now, cluster-wide (those waiting for a cluster-wide slot not counted). */
   readonly execsInFlight: () => number
 }>()("pod-cleanup/NodeGuard") {
-  static readonly layerWith = (settings: Partial<NodeGuardSettings> = {}): Layer.Layer<NodeGuard> =>
+  static readonly layer = (settings: Partial<NodeGuardSettings> = {}): Layer.Layer<NodeGuard> =>
     Layer.effect(NodeGuard, Effect.suspend(() => makeNodeGuard({ ...defaultNodeGuardSettings, ...settings })))
-  static readonly layer: Layer.Layer<NodeGuard> = NodeGuard.layerWith()
 }
 
 export const makeNodeGuard = (settings: NodeGuardSettings) =>

@@ -9,7 +9,7 @@
  * from `actions_total`), so by default only the last {@link Outcomes.defaultCapacity} outcomes are
  * kept, for debugging (about 0.5 KiB of heap each, measured: about 2.5 MiB; the old default of
  * 200 000 held about 100 MiB that nothing read). A caller that reads outcomes of more
- * actions than that asks for more: `Outcomes.layerWith(n)`, or, without rebuilding the layers it
+ * actions than that asks for more: `Outcomes.layer(n)`, or, without rebuilding the layers it
  * gets from `Engine.layerServices`, by providing `Outcomes.Capacity`, e.g.
  * `layer.pipe(Layer.provide(Layer.succeed(Outcomes.Capacity, 4 * pods)))`
  * (`once`: its pass's pods × the actions a pod can have; chaos and the demo: their seeded pods).
@@ -38,7 +38,7 @@ export interface Outcome {
 const defaultCapacity = 5_000
 
 /**
- * How many action keys the ledger keeps the latest outcome of, read when `Outcomes.layer` is built.
+ * How many action keys the ledger keeps the latest outcome of, read when `Outcomes.layer()` is built.
  * Provide it (`Layer.succeed(Outcomes.Capacity, n)`) to keep more.
  */
 const Capacity = Context.Reference<number>("pod-cleanup/Outcomes/Capacity", { defaultValue: () => defaultCapacity })
@@ -102,15 +102,14 @@ export class Outcomes extends Context.Service<Outcomes, {
   /** Every outcome ever recorded, by kind (never evicted). */
   readonly counts: () => Readonly<Record<OutcomeKind, number>>
 }>()("pod-cleanup/Outcomes") {
-  /** Latest outcomes kept by `Outcomes.layer` unless `Outcomes.Capacity` is provided. */
+  /** Latest outcomes kept by `Outcomes.layer()` unless `Outcomes.Capacity` is provided. */
   static readonly defaultCapacity = defaultCapacity
   static readonly Capacity = Capacity
   /** A ledger keeping the latest outcome of the `capacity` most recent keys (default: `Outcomes.Capacity`). */
-  static readonly layerWith = (capacity?: number): Layer.Layer<Outcomes> =>
+  static readonly layer = (capacity?: number): Layer.Layer<Outcomes> =>
     capacity === undefined
       ? Layer.effect(Outcomes, Effect.gen(function*() {
         return make(yield* Capacity)
       }))
       : Layer.sync(Outcomes, () => make(capacity))
-  static readonly layer: Layer.Layer<Outcomes> = Outcomes.layerWith()
 }

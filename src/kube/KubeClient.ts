@@ -194,15 +194,21 @@ export class KubeClient extends Context.Service<KubeClient, {
     )
 
   /** A client for an already-loaded configuration (its pool closes with the layer). */
-  static readonly fromLoaded = (loaded: LoadedKubeConfig, options: KubeClientOptions = {}): Layer.Layer<KubeClient> =>
+  static readonly layerFromLoaded = (loaded: LoadedKubeConfig, options: KubeClientOptions = {}): Layer.Layer<KubeClient> =>
     Layer.effect(KubeClient, KubeClient.scoped(loaded, options))
 
-  /** Resolves the configuration (explicit path, KUBECONFIG, in-cluster, ~/.kube/config). */
+  /**
+   * Resolves the configuration (explicit path, KUBECONFIG, in-cluster; `~/.kube/config` only with
+   * `homeConfig: true`: a library embedded in an app must not pick up a laptop's current context).
+   */
   static readonly layer = (
     inputs: KubeConfigInputs,
     options: KubeClientOptions = {}
   ): Layer.Layer<KubeClient, KubeConfigError> =>
-    Layer.effect(KubeClient, Effect.flatMap(loadKubeConfig(inputs), (loaded) => KubeClient.scoped(loaded, options)))
+    Layer.effect(
+      KubeClient,
+      Effect.flatMap(loadKubeConfig({ ...inputs, homeConfig: inputs.homeConfig === true }), (loaded) => KubeClient.scoped(loaded, options))
+    )
 }
 
 /**

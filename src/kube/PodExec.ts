@@ -75,7 +75,7 @@ export class PodExec extends Context.Service<PodExec, {
   /** Runs the command to its status and collects its output. */
   readonly run: (req: ExecRequest) => Effect.Effect<ExecResult, ExecError>
 }>()("pod-cleanup/PodExec") {
-  static readonly layerWith = (settings: Partial<ExecSettings> = {}): Layer.Layer<PodExec, never, KubeClient> =>
+  static readonly layer = (settings: Partial<ExecSettings> = {}): Layer.Layer<PodExec, never, KubeClient> =>
     Layer.effect(
       PodExec,
       Effect.gen(function*() {
@@ -83,7 +83,6 @@ export class PodExec extends Context.Service<PodExec, {
         return makePodExec(client.loaded.config, { ...defaultExecSettings, ...settings })
       })
     )
-  static readonly layer: Layer.Layer<PodExec, never, KubeClient> = PodExec.layerWith()
 }
 
 /** Streams that client-node's handler may touch on a v5 close frame; never process.stdout. */

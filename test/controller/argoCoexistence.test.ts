@@ -59,7 +59,7 @@ describe("next to Argo's controller", () => {
       const cleaned = watchCleaned("lag", names, deletes)
       const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
       const services = yield* Layer.build(
-        podCleanupCoreLayer(configOf(["--namespaces", "lag"])).pipe(Layer.provide(KubeClient.fromLoaded(loaded)))
+        podCleanupCoreLayer(configOf(["--namespaces", "lag"])).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded)))
       )
       const controller = Context.get(services, Controller)
 

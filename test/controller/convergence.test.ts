@@ -9,7 +9,8 @@ import { afterAll, beforeAll } from "vitest"
 import { defaultEngineSettings, type EngineSettings } from "../../src/engine/EngineSettings.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { Controller } from "../../src/controller/Controller.ts"
-import { alwaysLeader, controllerLayer } from "../../src/controller/PodCleanup.ts"
+import { LeaderElection } from "../../src/controller/LeaderElection.ts"
+import { controllerLayer } from "../../src/controller/PodCleanup.ts"
 import { SimCluster } from "@pod-cleanup/sim"
 import { clientLayer, realSleep, waitFor } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
@@ -42,7 +43,7 @@ const startController = (namespace: string, resyncPeriod: Duration.Duration) =>
         shutdownGrace: Duration.seconds(1),
         resyncPeriod
       }, settings).pipe(
-        Layer.provideMerge(alwaysLeader),
+        Layer.provideMerge(LeaderElection.layerNoop),
         Layer.provide(clientLayer(sim)),
         Layer.provide(Logger.layer([Logger.map(Logger.formatLogFmt, (line) => void lines.push(line))]))
       )

@@ -41,7 +41,7 @@ const instance = (name: string) =>
     const file = sim.writeKubeconfig(path.join(os.tmpdir(), `pod-cleanup-${name}-${process.pid}.yaml`), { token: name })
     const loaded = yield* loadKubeConfig({ kubeconfig: file, env: {} })
     const scope = yield* Scope.make()
-    const services = yield* Layer.buildWithScope(podCleanupCoreLayer(config.success).pipe(Layer.provide(KubeClient.fromLoaded(loaded))), scope)
+    const services = yield* Layer.buildWithScope(podCleanupCoreLayer(config.success).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded))), scope)
     return { name, scope, controller: Context.get(services, Controller) }
   })
 

@@ -56,7 +56,7 @@ describe("dry run (shadow mode)", () => {
       const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
       const services = yield* Layer.build(
         podCleanupCoreLayer(configOf(["--no-leader-elect", "--namespaces", ns, "--dry-run"])).pipe(
-          Layer.provide(KubeClient.fromLoaded(loaded)),
+          Layer.provide(KubeClient.layerFromLoaded(loaded)),
           Layer.provide(Logger.layer([Logger.map(Logger.formatLogFmt, (line) => void lines.push(line))]))
         )
       )
@@ -107,7 +107,7 @@ describe("/metrics", () => {
       seedWorkflowPods(sim, { pods: 4, nodes: 2, namespace: ns, workflowPrefix: "scr", podGCStrategy: "OnPodCompletion", deleteDelay: "0s" })
       const config = configOf(["--http-port", "0", "--namespaces", ns, "--lease-namespace", "default", "--identity", "scraper", "--lease-name", "pod-cleanup-scrape"])
       const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
-      const services = yield* Layer.build(podCleanupLayer(config).pipe(Layer.provide(KubeClient.fromLoaded(loaded))))
+      const services = yield* Layer.build(podCleanupLayer(config).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded))))
       const address = Context.get(services, HttpServer.HttpServer).address
       const port = address._tag === "UnixPathAddress" ? 0 : address.port
       const controller = Context.get(services, Controller)

@@ -39,7 +39,7 @@ describe("the service", () => {
       assert.isTrue(Result.isSuccess(config))
       if (!Result.isSuccess(config)) return
       const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
-      const services = yield* Layer.build(podCleanupLayer(config.success).pipe(Layer.provide(KubeClient.fromLoaded(loaded))))
+      const services = yield* Layer.build(podCleanupLayer(config.success).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded))))
       const address = Context.get(services, HttpServer.HttpServer).address
       const port = address._tag === "UnixPathAddress" ? 0 : address.port
       const controller = Context.get(services, Controller)
@@ -90,7 +90,7 @@ describe("the service", () => {
       const loaded = yield* loadKubeConfig({ kubeconfig: bare.writeKubeconfig(), env: {} })
       const services = yield* Layer.build(
         podCleanupCoreLayer(config.success).pipe(
-          Layer.provide(KubeClient.fromLoaded(loaded)),
+          Layer.provide(KubeClient.layerFromLoaded(loaded)),
           Layer.provide(Logger.layer([Logger.map(Logger.formatLogFmt, (line) => void lines.push(line))]))
         )
       )

@@ -9,7 +9,8 @@ import { Context, Duration, Effect, Layer, Logger } from "effect"
 import { defaultEngineSettings } from "../../src/engine/EngineSettings.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { Controller } from "../../src/controller/Controller.ts"
-import { alwaysLeader, controllerLayer } from "../../src/controller/PodCleanup.ts"
+import { LeaderElection } from "../../src/controller/LeaderElection.ts"
+import { controllerLayer } from "../../src/controller/PodCleanup.ts"
 import { clientLayer, realSleep, useSim, waitFor } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 
@@ -26,7 +27,7 @@ describe("acting on the cached pod", () => {
           { namespaces: ["stale"], labelSelector: "workflows.argoproj.io/workflow", shutdownGrace: Duration.seconds(1) },
           { ...defaultEngineSettings, execRetryBackoff: Duration.millis(100) }
         ).pipe(
-          Layer.provideMerge(alwaysLeader),
+          Layer.provideMerge(LeaderElection.layerNoop),
           Layer.provide(clientLayer(sim)),
           Layer.provide(Logger.layer([Logger.map(Logger.formatLogFmt, () => undefined)]))
         )

@@ -13,7 +13,7 @@ describe("ApiRateLimiter (TestClock)", () => {
       yield* TestClock.adjust("10 seconds")
       yield* Fiber.join(fiber)
       assert.deepStrictEqual(times.sort((a, b) => a - b), [0, 0, 0, 500, 1000, 1500, 2000])
-    }).pipe(Effect.provide(ApiRateLimiter.layerWith(2, 3))))
+    }).pipe(Effect.provide(ApiRateLimiter.layer(2, 3))))
 
   it.effect("qps 0 means no limit", () =>
     Effect.gen(function*() {

@@ -1,7 +1,7 @@
 /**
  * The ledger keeps what is read and no more: the service's default keeps the latest
  * `Outcomes.defaultCapacity` outcomes (the counts cover everything), callers that read more ask for
- * it with `Outcomes.layerWith(n)` or `Outcomes.Capacity`, and a retained outcome costs well under a
+ * it with `Outcomes.layer(n)` or `Outcomes.Capacity`, and a retained outcome costs well under a
  * KiB of heap.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -52,7 +52,7 @@ const recordMany = (layer: Layer.Layer<Outcomes>, n: number) =>
 describe("Outcomes: bounded by what is read", () => {
   it.effect("the default keeps the latest Outcomes.defaultCapacity outcomes of 100 000; counts cover all of them", () =>
     Effect.gen(function*() {
-      const { ledger } = yield* recordMany(Outcomes.layer, 100_000)
+      const { ledger } = yield* recordMany(Outcomes.layer(), 100_000)
       const all = ledger.all()
       assert.strictEqual(all.length, Outcomes.defaultCapacity)
       assert.isAtMost(Outcomes.defaultCapacity, 10_000, "a few thousand, not hundreds of thousands")
@@ -68,16 +68,16 @@ describe("Outcomes: bounded by what is read", () => {
       assert.deepStrictEqual(ledger.forPod(old.namespace, old.pod), [])
     }))
 
-  it.effect("callers that read more ask for it: Outcomes.layerWith(n), or Outcomes.Capacity provided to Outcomes.layer", () =>
+  it.effect("callers that read more ask for it: Outcomes.layer(n), or Outcomes.Capacity provided to Outcomes.layer()", () =>
     Effect.gen(function*() {
-      const explicit = yield* recordMany(Outcomes.layerWith(20_000), 30_000)
+      const explicit = yield* recordMany(Outcomes.layer(20_000), 30_000)
       assert.strictEqual(explicit.ledger.all().length, 20_000)
-      // As `once` would: around a composite that holds Outcomes.layer (like Engine.layerServices).
-      const composite = Layer.mergeAll(Outcomes.layer, Layer.succeed(Metric.MetricRegistry, new Map()))
+      // As `once` would: around a composite that holds Outcomes.layer() (like Engine.layerServices).
+      const composite = Layer.mergeAll(Outcomes.layer(), Layer.succeed(Metric.MetricRegistry, new Map()))
       const provided = yield* recordMany(composite.pipe(Layer.provide(Layer.succeed(Outcomes.Capacity, 12_345))), 30_000)
       assert.strictEqual(provided.ledger.all().length, 12_345)
       const first = outcome(0)
-      const roomy = yield* recordMany(Outcomes.layerWith(40_000), 30_000)
+      const roomy = yield* recordMany(Outcomes.layer(40_000), 30_000)
       assert.strictEqual(roomy.ledger.forPod(first.namespace, first.pod).length, 4, "nothing evicted below the capacity")
     }))
 
@@ -98,16 +98,16 @@ describe("Outcomes: bounded by what is read", () => {
       yield* ledger.record(c)
       assert.deepStrictEqual(ledger.all(), [again, c])
       assert.deepStrictEqual(ledger.forPod(a.namespace, a.pod), [again, c])
-    }).pipe(Effect.provide(Outcomes.layerWith(2)), Effect.provideService(Metric.MetricRegistry, new Map())))
+    }).pipe(Effect.provide(Outcomes.layer(2)), Effect.provideService(Metric.MetricRegistry, new Map())))
 
   it.effect("a retained outcome costs under 1 KiB of heap; the default ledger holds a few MiB at most", () =>
     Effect.gen(function*() {
       // 100 000 retained (the old default capacity was 200 000, ~100 MiB in the service).
-      const full = yield* recordMany(Outcomes.layerWith(100_000), 100_000)
+      const full = yield* recordMany(Outcomes.layer(100_000), 100_000)
       assert.strictEqual(full.ledger.all().length, 100_000)
       // Without --expose-gc the figure includes garbage not yet collected: the bound is generous.
       assert.isBelow(full.bytesPerOutcome, 1024, `${Math.round(full.bytesPerOutcome)} bytes per retained outcome`)
-      const bounded = yield* recordMany(Outcomes.layer, 100_000)
+      const bounded = yield* recordMany(Outcomes.layer(), 100_000)
       const retainedBytes = full.bytesPerOutcome * Outcomes.defaultCapacity
       assert.isBelow(retainedBytes, 5 * 1024 * 1024, "the default's worth of outcomes")
       assert.strictEqual(bounded.ledger.all().length, Outcomes.defaultCapacity)

@@ -35,7 +35,7 @@ describe("configuration sources", () => {
       const loaded = yield* inCluster(inClusterEnv(), tmp)
       assert.strictEqual(loaded.namespace, "pod-cleanup-system")
       assert.match(loaded.server, /^https:\/\/127\.0\.0\.1:\d+$/)
-      const layer = Layer.mergeAll(PodApi.layer, PodExec.layer).pipe(Layer.provide(Layer.succeed(KubeClient, makeKubeClient(loaded))))
+      const layer = Layer.mergeAll(PodApi.layer, PodExec.layer()).pipe(Layer.provide(Layer.succeed(KubeClient, makeKubeClient(loaded))))
       const result = yield* Effect.gen(function*() {
         const pods = yield* PodApi
         const exec = yield* PodExec

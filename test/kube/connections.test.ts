@@ -94,7 +94,7 @@ const httpConfig = (relay: Relay): Effect.Effect<LoadedKubeConfig> => {
 const httpsConfig = (relay: Relay): Effect.Effect<LoadedKubeConfig> =>
   Effect.orDie(inCluster({ KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: String(relay.port) }, saDir))
 
-const apiLayer = (loaded: LoadedKubeConfig) => PodApi.layer.pipe(Layer.provideMerge(KubeClient.fromLoaded(loaded)))
+const apiLayer = (loaded: LoadedKubeConfig) => PodApi.layer.pipe(Layer.provideMerge(KubeClient.layerFromLoaded(loaded)))
 
 const N = 200
 

@@ -123,7 +123,7 @@ describe("credentials in error messages", () => {
       const loaded = yield* loadKubeConfig({ kubeconfig: kubeconfigFor(proxyUrl, JWT), env: {} })
       const error = yield* Effect.flip(
         PodExec.use((exec) => exec.run({ namespace: "default", pod: "p", container: "main", command: ["kill", "-15", "1"] })).pipe(
-          Effect.provide(PodExec.layer.pipe(Layer.provide(Layer.succeed(KubeClient, makeKubeClient(loaded)))))
+          Effect.provide(PodExec.layer().pipe(Layer.provide(Layer.succeed(KubeClient, makeKubeClient(loaded)))))
         )
       )
       assert.strictEqual(error._tag, "ExecRejectedError")

@@ -31,7 +31,7 @@ const env = () => {
   return { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port }
 }
 const layerFor = (loaded: LoadedKubeConfig) =>
-  Layer.mergeAll(PodApi.layer, PodExec.layer).pipe(Layer.provide(Layer.succeed(KubeClient, makeKubeClient(loaded))))
+  Layer.mergeAll(PodApi.layer, PodExec.layer()).pipe(Layer.provide(Layer.succeed(KubeClient, makeKubeClient(loaded))))
 
 const listAndKill = (pod: string) =>
   Effect.gen(function*() {

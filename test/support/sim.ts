@@ -33,7 +33,7 @@ export const clientLayer = (sim: SimCluster, options: KubeClientOptions = {}) =>
 export const kubeLayer = (
   sim: SimCluster,
   options: { readonly client?: KubeClientOptions; readonly exec?: Partial<ExecSettings> } = {}
-) => Layer.mergeAll(PodApi.layer, PodExec.layerWith(options.exec)).pipe(Layer.provideMerge(clientLayer(sim, options.client)))
+) => Layer.mergeAll(PodApi.layer, PodExec.layer(options.exec)).pipe(Layer.provideMerge(clientLayer(sim, options.client)))
 
 /** A pod with one running container `main` on `node`: the usual exec target. */
 export const runningPod = (
