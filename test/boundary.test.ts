@@ -4,6 +4,9 @@
  * (src, test, bench, examples) reaches the simulator only by its package name, never by a path into
  * packages/. The product's own sources use the simulator's entry point only (the build ships that
  * one, in dist/sim), never its test helpers. Checked on every import and export specifier.
+ *
+ * And every Kubernetes call has one home, `src/kube`: no other module of the product imports
+ * `@kubernetes/client-node`, so its model objects and API clients stay inside.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -74,5 +77,18 @@ describe("the simulator package boundary", () => {
     expect(violations(at("packages/sim/test/x.test.ts"), `import { SimCluster } from "../src/index.ts"\nimport "node:fs"`)).toEqual([])
     expect(violations(at("src/cli/demo.ts"), `import { SimCluster } from "@pod-cleanup/sim"`)).toEqual([])
     expect(violations(at("test/chaos.test.ts"), `import { http } from "@pod-cleanup/sim/testing"`)).toEqual([])
+  })
+})
+
+describe("the kube boundary", () => {
+  it("only src/kube imports @kubernetes/client-node", () => {
+    const src = path.join(root, "src")
+    const clientNode = (file: string) =>
+      specifiers(fs.readFileSync(file, "utf8")).some((spec) => /^@kubernetes\/client-node(\/|$)/.test(spec))
+    const files = sourceFiles(src)
+    const kube = files.filter((f) => inside(path.join(src, "kube"), f))
+    // The check sees an import where there is one.
+    expect(kube.some(clientNode)).toBe(true)
+    expect(files.filter((f) => !kube.includes(f) && clientNode(f)).map((f) => path.relative(root, f))).toStrictEqual([])
   })
 })

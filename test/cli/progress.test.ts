@@ -1,13 +1,10 @@
 /**
  * The live view and the summary as pure functions: the progress line fits the terminal (80 columns
- * by default), log lines written meanwhile are never glued onto it, and the demo's summary counts
- * the recorded reasons.
+ * by default), and log lines written meanwhile are never glued onto it.
  */
 import { describe, expect, it } from "vitest"
 import { demoProgressLine } from "../../src/cli/demo.ts"
 import { fitLine, fitSegments, makeLiveLine, type ProgressStream, terminalColumns } from "../../src/cli/progress.ts"
-import { formatReasons, reasonPattern, topReasons } from "../../src/cli/report.ts"
-import type { Outcome } from "../../src/engine/Outcomes.ts"
 
 const busy = { elapsedMs: 12_345, cleaned: 240, total: 300, done: 12_753, skipped: 1_052, failed: 17, ready: 290, delayed: 36, waitingForArgo: 41 }
 
@@ -90,49 +87,5 @@ describe("the progress line", () => {
     expect(term.screen()).toEqual(["warning 1", "warning 2", "progress 2"])
     live.close()
     expect(term.screen()).toEqual(["warning 1", "warning 2", ""])
-  })
-})
-
-const outcome = (pod: string, kind: Outcome["kind"], reason: string, action: Outcome["action"] = "terminateContainers"): Outcome => ({
-  key: `argo/${pod}/${action}`,
-  action,
-  namespace: "argo",
-  pod,
-  kind,
-  reason,
-  attempts: 1,
-  at: 0
-})
-
-describe("the recorded reasons in the summary", () => {
-  it("group the same reason across pods: names, container order and retry timings aside", () => {
-    expect(reasonPattern(outcome("etl-1", "skipped", "exec argo/etl-1 container wait on node-4: no status within the 3s deadline")))
-      .toBe("exec <pod> container wait on node-4: no status within the 3s deadline")
-    expect(reasonPattern(outcome("p", "skipped", "x: SIGTERM not sent to wait, main; trying again in 4s 168ms (retry 1 of 8)")))
-      .toBe("x: SIGTERM not sent to main, wait; to be tried again")
-  })
-
-  it("are counted, failed first, then the most frequent", () => {
-    const breaker = "node node-4: exec breaker open after 3 consecutive exec timeouts: SIGTERM not sent to wait"
-    const outcomes = [
-      outcome("a", "skipped", `${breaker}; trying again in 4s 143ms (retry 1 of 8)`),
-      outcome("b", "skipped", `${breaker}; trying again in 10s 338ms (retry 2 of 8)`),
-      outcome("c", "skipped", breaker),
-      outcome("d", "failed", "exec refused (403) for main"),
-      outcome("e", "done", "SIGTERM sent to main"),
-      outcome("f", "skipped", "workflow wf not seen yet: waiting for it", "labelPodCompleted")
-    ]
-    const top = topReasons(outcomes)
-    expect(top.map((r) => [r.count, r.kind, r.action])).toEqual([
-      [1, "failed", "terminateContainers"],
-      [2, "skipped", "terminateContainers"],
-      [1, "skipped", "terminateContainers"],
-      [1, "skipped", "labelPodCompleted"]
-    ])
-    const lines = formatReasons(topReasons(outcomes, 2), 5, 80)
-    expect(lines[0]).toContain("2 more with other reasons")
-    expect(lines[2]).toMatch(/^ {2}2 {2}skipped {2}terminateContainers: node node-4: exec breaker open/)
-    for (const line of lines.slice(1)) expect(line.length).toBeLessThanOrEqual(80)
-    expect(formatReasons([], 0)).toEqual(["recorded reasons: none (no action was skipped or failed)"])
   })
 })

@@ -1,7 +1,7 @@
 /**
  * A pod list page over real HTTP, from the API's JSON to the compact records the caches keep: the
  * page is plain JSON (no client-node model objects, timestamps as the server's text), and every
- * field the policy and the kill commands read (the list of test/domain/compactPod.test.ts) arrives
+ * field the policy and the kill commands read (the list of test/domain/Pod.compact.test.ts) arrives
  * in the record, on a pod the size of a real Argo pod; the decisions are those of the same pod in
  * client-node's form.
  */
