@@ -7,25 +7,17 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer, Result } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { runOnce } from "../../src/cli/once.ts"
-import { KubeClient } from "../../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { parseConfig, type ServiceConfig } from "../../src/config/Config.ts"
 import { Controller } from "../../src/controller/Controller.ts"
-import { podCleanupCoreLayer } from "../../src/controller/PodCleanup.ts"
-import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
-import { waitFor } from "../support/sim.ts"
+import { seedWorkflowPods } from "@pod-cleanup/sim"
+import { useSim, waitFor } from "../support/sim.ts"
+import { serviceAgainst } from "../support/service.ts"
 
 const LAG_MS = 3_000
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start({ argo: { recordLag: LAG_MS } })
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim({ argo: { recordLag: LAG_MS } })
 
 const configOf = (argv: ReadonlyArray<string>): ServiceConfig => {
   const parsed = parseConfig(["--no-leader-elect", "--log-level", "error", ...argv], {})
@@ -57,10 +49,7 @@ describe("next to Argo's controller", () => {
       const names = [...deleted.pods, ...kept.pods].map((p) => p.metadata!.name!)
       const deletes = (name: string) => name.startsWith("del")
       const cleaned = watchCleaned("lag", names, deletes)
-      const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
-      const services = yield* Layer.build(
-        podCleanupCoreLayer(configOf(["--namespaces", "lag"])).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded)))
-      )
+      const services = yield* Layer.build(serviceAgainst(sim, configOf(["--namespaces", "lag"])))
       const controller = Context.get(services, Controller)
 
       // Signalled at once (Argo's record depends on the wait container ending) ...

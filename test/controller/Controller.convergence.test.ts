@@ -5,23 +5,15 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { defaultEngineSettings, type EngineSettings } from "../../src/engine/EngineSettings.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { Controller } from "../../src/controller/Controller.ts"
 import { LeaderElection } from "../../src/controller/LeaderElection.ts"
 import { controllerLayer } from "../../src/controller/PodCleanup.ts"
-import { SimCluster } from "@pod-cleanup/sim"
-import { clientLayer, realSleep, waitFor } from "../support/sim.ts"
+import { clientLayer, realSleep, useSim, waitFor } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const settings: EngineSettings = {
   ...defaultEngineSettings,

@@ -7,22 +7,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Layer, Result, Scope } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, beforeAll } from "vitest"
-import { KubeClient } from "../../src/kube/KubeClient.ts"
-import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { parseConfig } from "../../src/config/Config.ts"
 import { Controller } from "../../src/controller/Controller.ts"
-import { podCleanupCoreLayer } from "../../src/controller/PodCleanup.ts"
-import { type RequestLogEntry, seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
-import { waitFor } from "../support/sim.ts"
+import { type RequestLogEntry, seedWorkflowPods } from "@pod-cleanup/sim"
+import { useSim, waitFor } from "../support/sim.ts"
+import { serviceAgainst } from "../support/service.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const leaseDuration = Duration.seconds(3)
 
@@ -39,9 +30,8 @@ const instance = (name: string) =>
     ], {})
     if (Result.isFailure(config)) return yield* Effect.die(config.failure)
     const file = sim.writeKubeconfig(path.join(os.tmpdir(), `pod-cleanup-${name}-${process.pid}.yaml`), { token: name })
-    const loaded = yield* loadKubeConfig({ kubeconfig: file, env: {} })
     const scope = yield* Scope.make()
-    const services = yield* Layer.buildWithScope(podCleanupCoreLayer(config.success).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded))), scope)
+    const services = yield* Layer.buildWithScope(serviceAgainst(sim, config.success, { kubeconfig: file }), scope)
     return { name, scope, controller: Context.get(services, Controller) }
   })
 

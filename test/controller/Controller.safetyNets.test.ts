@@ -5,39 +5,16 @@
  * own under `pod_cleanup_`, with the counters whose labels are known upfront at 0.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Logger, Metric, Result } from "effect"
-import { HttpServer } from "effect/http"
-import { afterAll, beforeAll } from "vitest"
+import { Context, Effect, Layer, Metric } from "effect"
 import { ActionNames } from "../../src/domain/Action.ts"
 import { dryRunActions } from "../../src/engine/metrics.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
-import { KubeClient } from "../../src/kube/KubeClient.ts"
-import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
-import { parseConfig } from "../../src/config/Config.ts"
 import { Controller } from "../../src/controller/Controller.ts"
-import { podCleanupCoreLayer, podCleanupLayer } from "../../src/controller/PodCleanup.ts"
-import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
-import { waitFor } from "../support/sim.ts"
+import { seedWorkflowPods } from "@pod-cleanup/sim"
+import { useSim, waitFor } from "../support/sim.ts"
+import { httpGet, httpPortOf, serviceAgainst, serviceWithHttpAgainst } from "../support/service.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
-
-const get = (port: number, path: string) =>
-  Effect.promise(async () => {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`)
-    return { status: res.status, body: await res.text() }
-  })
-
-const configOf = (argv: ReadonlyArray<string>) => {
-  const config = parseConfig(argv, {})
-  if (Result.isFailure(config)) throw new Error(config.failure.message)
-  return config.success
-}
+const sim = useSim()
 
 describe("dry run (shadow mode)", () => {
   it.live("decides every seeded pod, logs and counts what it would do, and changes nothing", () =>
@@ -53,13 +30,7 @@ describe("dry run (shadow mode)", () => {
       const before = yield* Effect.forEach(ActionNames, (action) => Metric.value(Metric.withAttributes(dryRunActions, { action })))
 
       const lines: Array<string> = []
-      const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
-      const services = yield* Layer.build(
-        podCleanupCoreLayer(configOf(["--no-leader-elect", "--namespaces", ns, "--dry-run"])).pipe(
-          Layer.provide(KubeClient.layerFromLoaded(loaded)),
-          Layer.provide(Logger.layer([Logger.map(Logger.formatLogFmt, (line) => void lines.push(line))]))
-        )
-      )
+      const services = yield* Layer.build(serviceAgainst(sim, ["--no-leader-elect", "--namespaces", ns, "--dry-run"], { logLines: lines }))
       const outcomes = Context.get(services, Outcomes)
       const decided = (name: string, action: string) =>
         outcomes.forPod(ns, name).some((o) => o.action === action && o.kind === "skipped" && o.reason.startsWith("dry run: would "))
@@ -105,18 +76,16 @@ describe("/metrics", () => {
     Effect.gen(function*() {
       const ns = "scrape"
       seedWorkflowPods(sim, { pods: 4, nodes: 2, namespace: ns, workflowPrefix: "scr", podGCStrategy: "OnPodCompletion", deleteDelay: "0s" })
-      const config = configOf(["--http-port", "0", "--namespaces", ns, "--lease-namespace", "default", "--identity", "scraper", "--lease-name", "pod-cleanup-scrape"])
-      const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
-      const services = yield* Layer.build(podCleanupLayer(config).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded))))
-      const address = Context.get(services, HttpServer.HttpServer).address
-      const port = address._tag === "UnixPathAddress" ? 0 : address.port
+      const flags = ["--http-port", "0", "--namespaces", ns, "--lease-namespace", "default", "--identity", "scraper", "--lease-name", "pod-cleanup-scrape"]
+      const services = yield* Layer.build(serviceWithHttpAgainst(sim, flags))
+      const port = httpPortOf(services)
       const controller = Context.get(services, Controller)
       yield* waitFor(sim, () => controller.status().leader && controller.status().synced, 15_000)
       yield* waitFor(sim, () => sim.listPods().filter((p) => p.metadata?.namespace === ns).length === 0, 15_000)
       // The engine's sampler refreshes the workqueue gauges every second.
       yield* Effect.promise(() => new Promise((r) => setTimeout(r, 1200)))
 
-      const { status, body } = yield* get(port, "/metrics")
+      const { status, body } = yield* httpGet(port, "/metrics")
       assert.strictEqual(status, 200)
       const names = new Set(body.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]!))
       for (

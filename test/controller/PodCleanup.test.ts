@@ -3,30 +3,13 @@
  * own (level-based), serves /healthz, /readyz and /metrics, and keeps cleaning through watch faults.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Logger, Result } from "effect"
-import { HttpServer } from "effect/http"
-import { afterAll, beforeAll } from "vitest"
-import { KubeClient } from "../../src/kube/KubeClient.ts"
-import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
-import { parseConfig } from "../../src/config/Config.ts"
+import { Context, Effect, Layer } from "effect"
 import { Controller } from "../../src/controller/Controller.ts"
-import { podCleanupCoreLayer, podCleanupLayer } from "../../src/controller/PodCleanup.ts"
 import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
-import { waitFor } from "../support/sim.ts"
+import { useSim, waitFor } from "../support/sim.ts"
+import { httpGet, httpPortOf, serviceAgainst, serviceWithHttpAgainst } from "../support/service.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
-
-const get = (port: number, path: string) =>
-  Effect.promise(async () => {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`)
-    return { status: res.status, body: await res.text() }
-  })
+const sim = useSim()
 
 describe("the service", () => {
   it.live("cleans what its watch shows, serves health and readiness, and exposes every metric", () =>
@@ -35,20 +18,17 @@ describe("the service", () => {
       sim.partition("node-3")
       // One retry and one watch restart, so those metrics have something to show.
       sim.faults.api({ verb: "delete", namespace: "svc" }, { kind: "status", code: 503 }, { times: 1 })
-      const config = parseConfig(["--http-port", "0", "--no-leader-elect", "--exec-timeout", "1s", "--namespaces", "svc"], {})
-      assert.isTrue(Result.isSuccess(config))
-      if (!Result.isSuccess(config)) return
-      const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
-      const services = yield* Layer.build(podCleanupLayer(config.success).pipe(Layer.provide(KubeClient.layerFromLoaded(loaded))))
-      const address = Context.get(services, HttpServer.HttpServer).address
-      const port = address._tag === "UnixPathAddress" ? 0 : address.port
+      const services = yield* Layer.build(
+        serviceWithHttpAgainst(sim, ["--http-port", "0", "--no-leader-elect", "--exec-timeout", "1s", "--namespaces", "svc"])
+      )
+      const port = httpPortOf(services)
       const controller = Context.get(services, Controller)
 
       yield* waitFor(sim, () => controller.status().synced)
-      const ready = yield* get(port, "/readyz")
+      const ready = yield* httpGet(port, "/readyz")
       assert.strictEqual(ready.status, 200)
       assert.strictEqual(JSON.parse(ready.body).ready, true)
-      const health = yield* get(port, "/healthz")
+      const health = yield* httpGet(port, "/healthz")
       assert.strictEqual(health.status, 200)
       assert.deepStrictEqual(JSON.parse(health.body), { alive: true, leader: true, detail: [] })
 
@@ -59,7 +39,7 @@ describe("the service", () => {
       yield* waitFor(sim, () => sim.stats().watchOpen >= 2, 5_000)
       yield* waitFor(sim, () => (controller.engine()?.depth().processing ?? 1) === 0, 10_000)
 
-      const metrics = yield* get(port, "/metrics")
+      const metrics = yield* httpGet(port, "/metrics")
       assert.strictEqual(metrics.status, 200)
       for (
         const line of [
@@ -84,16 +64,8 @@ describe("the service", () => {
       const bare = yield* Effect.promise(() => SimCluster.start({ workflowsCrd: false }))
       yield* Effect.addFinalizer(() => Effect.promise(() => bare.close()))
       const seeded = seedWorkflowPods(bare, { pods: 4, nodes: 2, namespace: "nocrd", podGCStrategy: "OnPodCompletion" })
-      const config = parseConfig(["--no-leader-elect", "--namespaces", "nocrd"], {})
-      if (!Result.isSuccess(config)) return assert.fail(config.failure.message)
       const lines: Array<string> = []
-      const loaded = yield* loadKubeConfig({ kubeconfig: bare.writeKubeconfig(), env: {} })
-      const services = yield* Layer.build(
-        podCleanupCoreLayer(config.success).pipe(
-          Layer.provide(KubeClient.layerFromLoaded(loaded)),
-          Layer.provide(Logger.layer([Logger.map(Logger.formatLogFmt, (line) => void lines.push(line))]))
-        )
-      )
+      const services = yield* Layer.build(serviceAgainst(bare, ["--no-leader-elect", "--namespaces", "nocrd"], { logLines: lines }))
       const controller = Context.get(services, Controller)
       yield* waitFor(bare, () => seeded.pods.every((p) => bare.getPod("nocrd", p.metadata!.name!) === undefined), 10_000)
       assert.isFalse(controller.status().workflowCrd)

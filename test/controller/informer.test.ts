@@ -3,22 +3,15 @@
  * never lose a pod, and the cache always converges to the server's state.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Metric } from "effect"
+import { Duration, Effect, Layer, Metric } from "effect"
 import { watchRestarts } from "../../src/engine/metrics.ts"
-import { afterAll, beforeAll } from "vitest"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { makeInformer } from "../../src/controller/informer.ts"
 import { objectKey, podListWatch } from "../../src/controller/sources.ts"
 import { SimCluster } from "@pod-cleanup/sim"
-import { kubeLayer, realSleep, runningPod, waitFor } from "../support/sim.ts"
+import { kubeLayer, realSleep, runningPod, useSim, waitFor } from "../support/sim.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const serverKeys = (namespace: string) =>
   new Set(sim.listPods().filter((p) => p.metadata?.namespace === namespace).map((p) => objectKey(p)))
@@ -102,7 +95,7 @@ describe("informer", () => {
           // A long backoff after the drop leaves time to change the cluster behind its back.
           backoffBase: Duration.millis(1500)
         })
-      ).pipe(Effect.provide(kubeLayer(small)))
+      ).pipe(Effect.provide(yield* Layer.build(kubeLayer(small))))
       yield* Effect.forkScoped(informer.run)
       yield* waitFor(small, () => informer.cache.synced() && small.stats().watchOpen >= 1)
       small.faults.watch({ kind: "drop" }, { resource: "pods", namespace: ns })
@@ -144,7 +137,7 @@ describe("informer on a quiet cluster", () => {
           backoffBase: Duration.millis(50),
           backoffMax: Duration.millis(1500)
         })
-      ).pipe(Effect.provide(kubeLayer(quiet)))
+      ).pipe(Effect.provide(yield* Layer.build(kubeLayer(quiet))))
       yield* Effect.forkScoped(informer.run)
       yield* waitFor(quiet, () => informer.cache.synced() && quiet.stats().watchOpen >= 1)
       yield* realSleep(9000)
@@ -186,7 +179,7 @@ describe("informer against a wedged watch, expiring continue tokens and malforme
           backoffBase: Duration.millis(50),
           backoffMax: Duration.millis(200)
         })
-      ).pipe(Effect.provide(kubeLayer(wedged)))
+      ).pipe(Effect.provide(yield* Layer.build(kubeLayer(wedged))))
       yield* Effect.forkScoped(informer.run)
       yield* waitFor(wedged, () => informer.cache.synced() && wedged.stats().watchOpen >= 1)
       const fresh = yield* informer.cache.health()

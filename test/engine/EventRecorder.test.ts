@@ -8,7 +8,6 @@ import * as k8s from "@kubernetes/client-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Metric, Result } from "effect"
 import { TestClock } from "effect/testing"
-import { afterAll, beforeAll } from "vitest"
 import type { WorkflowView } from "../../src/domain/policy.ts"
 import { CombinedPrefix, type EventInput, makeCorrelator } from "../../src/engine/eventCorrelator.ts"
 import {
@@ -29,8 +28,7 @@ import { KubeNotFoundError } from "../../src/kube/ApiError.ts"
 import { KubeClient } from "../../src/kube/KubeClient.ts"
 import type { EventApi, EventWrite } from "../../src/kube/EventApi.ts"
 import { parseConfig } from "../../src/config/Config.ts"
-import { SimCluster } from "@pod-cleanup/sim"
-import { clientLayer } from "../support/sim.ts"
+import { clientLayer, useSim } from "../support/sim.ts"
 import { workflowPod } from "../support/workflowPods.ts"
 
 const notFound = (namespace: string, name: string) =>
@@ -282,13 +280,7 @@ describe("outcomeEvent", () => {
 
 // ---- against the simulated cluster ---------------------------------------------------------------
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const listEvents = (namespace: string) =>
   Effect.gen(function*() {

@@ -5,18 +5,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { LeaseApi, type LeaseDeadline, localMillis } from "../../src/kube/LeaseApi.ts"
-import { SimCluster } from "@pod-cleanup/sim"
-import { clientLayer } from "../support/sim.ts"
+import { clientLayer, useSim } from "../support/sim.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const layer = () => LeaseApi.layer.pipe(Layer.provide(clientLayer(sim, { requestTimeout: "5 seconds" })))
 

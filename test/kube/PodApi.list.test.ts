@@ -7,23 +7,16 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { killCommand } from "../../src/domain/killCommand.ts"
 import { compactPod, decodePod, type Pod, runningContainers } from "../../src/domain/Pod.ts"
 import { decidePod, type WorkflowContext } from "../../src/domain/policy.ts"
 import { workflowRecord } from "../../src/domain/workflow.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { podListWatch } from "../../src/controller/sources.ts"
-import { realisticPodParts, SimCluster } from "@pod-cleanup/sim"
-import { kubeLayer } from "../support/sim.ts"
+import { realisticPodParts } from "@pod-cleanup/sim"
+import { kubeLayer, useSim } from "../support/sim.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const ns = "plain-list"
 const selector = "workflows.argoproj.io/workflow"

@@ -1,18 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Stream } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { isRetryable } from "../../src/kube/ApiError.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { SimCluster } from "@pod-cleanup/sim"
-import { kubeLayer, runningPod, waitFor } from "../support/sim.ts"
+import { kubeLayer, runningPod, useSim, waitFor } from "../support/sim.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const layer = () => kubeLayer(sim, { client: { requestTimeout: "2 seconds" } })
 

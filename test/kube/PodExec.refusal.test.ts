@@ -1,19 +1,11 @@
 /** Exec upgrades the API server refuses because it is overloaded: typed, retryable, with Retry-After. */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { ExecRejectedError, isTransientExecRefusal } from "../../src/kube/ExecError.ts"
 import { PodExec } from "../../src/kube/PodExec.ts"
-import { SimCluster } from "@pod-cleanup/sim"
-import { kubeLayer, runningPod } from "../support/sim.ts"
+import { kubeLayer, runningPod, useSim } from "../support/sim.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const target = (pod: string) => ({ namespace: "default", pod, container: "main", node: "node-0" })
 

@@ -1,18 +1,10 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { afterAll, beforeAll } from "vitest"
 import { PodExec } from "../../src/kube/PodExec.ts"
-import { SimCluster } from "@pod-cleanup/sim"
-import { kubeLayer, runningPod, waitFor } from "../support/sim.ts"
+import { kubeLayer, runningPod, useSim, waitFor } from "../support/sim.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start()
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim()
 
 const target = (pod: string, node = "node-0") => ({ namespace: "default", pod, container: "main", node })
 const realSleep = (ms: number) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))

@@ -5,19 +5,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Logger, Stream } from "effect"
-import { afterAll, beforeAll } from "vitest"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { WatchTimeouts } from "../../src/kube/watchStream.ts"
-import { SimCluster } from "@pod-cleanup/sim"
-import { kubeLayer, runningPod, waitFor } from "../support/sim.ts"
+import { kubeLayer, runningPod, useSim, waitFor } from "../support/sim.ts"
 
-let sim: SimCluster
-beforeAll(async () => {
-  sim = await SimCluster.start({ bookmarkIntervalMs: 60_000 })
-})
-afterAll(async () => {
-  await sim?.close()
-})
+const sim = useSim({ bookmarkIntervalMs: 60_000 })
 
 describe("watchStream timeouts", () => {
   it.live("a quiet watch is ended cleanly by the server (timeoutSeconds) before the client's inactivity limit", () =>

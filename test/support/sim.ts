@@ -14,18 +14,17 @@ import { Engine } from "../../src/engine/Engine.ts"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
 import { SimCluster, type SimClusterOptions } from "@pod-cleanup/sim"
 import { afterAll, beforeAll } from "vitest"
-import { type KubeClientOptions, KubeClient, makeKubeClient } from "../../src/kube/KubeClient.ts"
+import { type KubeClientOptions, KubeClient } from "../../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { type ExecSettings, PodExec } from "../../src/kube/PodExec.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
 
-/** A KubeClient for `sim`, loaded from the kubeconfig file it wrote. */
+/** A KubeClient for `sim`, loaded from the kubeconfig file it wrote; its connections close with the layer. */
 export const clientLayer = (sim: SimCluster, options: KubeClientOptions = {}) =>
-  Layer.effect(
-    KubeClient,
+  Layer.unwrap(
     Effect.map(
       Effect.orDie(loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })),
-      (loaded) => makeKubeClient(loaded, options)
+      (loaded) => KubeClient.layerFromLoaded(loaded, options)
     )
   )
 
