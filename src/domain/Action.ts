@@ -20,8 +20,9 @@ export const ActionNames = [
 ] as const
 
 /**
- * - `terminateContainers`: SIGTERM every running container, one after another; then schedule
- *   `killContainers` after the grace period. A Pending pod is deleted instead of signalled.
+ * - `terminateContainers`: SIGTERM every running container (up to `signalConcurrency` at once,
+ *   within the node's exec slots); then schedule `killContainers` after the pod's grace period. A
+ *   pod found Pending is deleted instead, when the decision for it (`decidePod`) calls for that.
  * - `killContainers`: SIGKILL every running container.
  * - `labelPodCompleted`: merge-patch `workflows.argoproj.io/completed=true` (Argo drops its status
  *   finalizer in the same patch).
