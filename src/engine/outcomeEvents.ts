@@ -1,9 +1,12 @@
 /**
  * Which Kubernetes Event an action's outcome makes, as a pure rule: what an operator wants in
  * `kubectl describe pod` (signals sent, deletes, finalizer removals, skips with their reason,
- * failures and give-ups), and nothing for no-ops (already labelled, pod already gone) or for the
- * engine's own bookkeeping (shutdown, a pod replaced under the same name). Failures and give-ups are
- * Warnings, everything else Normal. Notes carry no attempt counters, so repeats aggregate.
+ * failures and give-ups), and nothing for no-ops (already labelled, pod already gone), for the
+ * engine's own bookkeeping (shutdown, a pod replaced under the same name), or for the routine
+ * `completed=true` label: it happens to every pod Argo keeps, the label is its own record on the
+ * pod, Argo records no Event for it either, and an Event each would double the API writes of the
+ * commonest cleanup (a failed label is still a Warning). Failures and give-ups are Warnings,
+ * everything else Normal. Notes carry no attempt counters, so repeats aggregate.
  */
 import type { ActionName } from "../domain/Action.ts"
 import type { EventType } from "./eventCorrelator.ts"
@@ -55,7 +58,6 @@ const done = (action: ActionName, reason: string): Omit<OutcomeEvent, "action" |
   if (reason.startsWith("deleted") || reason === "pod is Pending: deleted instead of signalled") {
     return { reason: "Deleted", note: reason }
   }
-  if (action === "labelPodCompleted" && reason.startsWith("labelled ")) return { reason: "LabelledCompleted", note: reason }
   if (reason === "status finalizer removed") return { reason: "FinalizerRemoved", note: reason }
   return undefined
 }

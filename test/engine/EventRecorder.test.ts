@@ -256,7 +256,7 @@ describe("outcomeEvent", () => {
     [{ action: "terminateContainers", kind: "done", reason: "no container is running" }, undefined],
     [{ action: "deletePod", kind: "done", reason: "deleted (status finalizer removed first)" }, ["Normal", "Deleted", "Deleting"]],
     [{ action: "deletePod", kind: "done", reason: "pod already gone" }, undefined],
-    [{ action: "labelPodCompleted", kind: "done", reason: "labelled workflows.argoproj.io/completed=true" }, ["Normal", "LabelledCompleted", "Labelling"]],
+    [{ action: "labelPodCompleted", kind: "done", reason: "labelled workflows.argoproj.io/completed=true" }, undefined],
     [{ action: "labelPodCompleted", kind: "done", reason: "already labelled" }, undefined],
     [{ action: "removeFinalizer", kind: "done", reason: "status finalizer removed" }, ["Normal", "FinalizerRemoved", "RemovingFinalizer"]],
     [{ action: "deletePod", kind: "skipped", reason: "policy no longer deletes the pod: labelPodCompleted" }, ["Normal", "Skipped", "Deleting"]],
@@ -297,7 +297,7 @@ const engineWithEvents = (settings: Partial<EngineSettings>, workflows: Readonly
   )
 
 describe("Events from the engine, against the simulator", () => {
-  it.live("a healthy pod: SentSIGTERM and LabelledCompleted on the pod, with its UID, reportingController and instance", () =>
+  it.live("a healthy pod: SentSIGTERM on the pod, with its UID, reportingController and instance, and no Event for the routine label", () =>
     Effect.gen(function*() {
       sim.addPod(workflowPod("ev-ok", { namespace: "ev-ok", workflow: "wf-ok", graceSeconds: 1 }))
       const pod = sim.getPod("ev-ok", "ev-ok")!
@@ -306,7 +306,9 @@ describe("Events from the engine, against the simulator", () => {
       yield* recorder.flush
       const events = yield* listEvents("ev-ok")
       const reasons = events.map((e) => e.reason).sort()
-      assert.includeMembers(reasons, ["LabelledCompleted", "SentSIGTERM"])
+      assert.includeMembers(reasons, ["SentSIGTERM"])
+      assert.notInclude(reasons, "LabelledCompleted")
+      assert.isTrue(sim.getPod("ev-ok", "ev-ok")?.metadata?.labels?.["workflows.argoproj.io/completed"] === "true", "the pod was labelled")
       for (const e of events) {
         assert.strictEqual(e.type, "Normal")
         assert.strictEqual(e.reportingController, "pod-cleanup")
