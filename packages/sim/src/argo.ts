@@ -35,6 +35,15 @@ export interface ArgoModelOptions {
    * workflows: each write of a 1000-node workflow takes the simulator ~100 ms).
    */
   readonly batchMs?: number
+  /**
+   * Argo's `DEFAULT_REQUEUE_TIME` (10 s in Argo; users lower it to 2 s): a pod change enqueues its
+   * workflow with `wfQueue.AddRateLimited`, whose fixed-interval limiter delays it this long, and
+   * the changes that come meanwhile join that one pending operation (a delaying queue keeps the
+   * earliest due time of a key). So a workflow is written at most about once per interval while its
+   * pods end, and a node is recorded up to this long after its pod ended. When set, it replaces
+   * `batchMs`. Default undefined (records at `recordLag`, slotted by `batchMs`).
+   */
+  readonly requeueMs?: number
 }
 
 /** A node Argo marked Error "pod deleted" because its pod left the view before the node was fulfilled. */
@@ -141,6 +150,9 @@ export class ArgoModel {
   /** Pod keys in view, by workflow key. */
   readonly #byWorkflow = new Map<string, Set<string>>()
   readonly #batchMs: number
+  readonly #requeueMs: number
+  /** The pending operation of each workflow under `requeueMs`: when it runs, and what it records. */
+  readonly #pendingOperate = new Map<string, { readonly at: number; readonly bodies: Array<() => void> }>()
   /** Pending batched updates, by `${workflow key}@${due}`. */
   readonly #slots = new Map<string, Array<() => void>>()
   /** Pods whose node has been scheduled for recording (uid). */
@@ -161,6 +173,7 @@ export class ArgoModel {
     this.#taskResultLagMs = options.taskResultLagMs
     this.#recordLag = options.recordLag
     this.#batchMs = Math.max(0, options.batchMs ?? 25)
+    this.#requeueMs = Math.max(0, options.requeueMs ?? 0)
     this.#random = prng(options.seed ?? 1)
     // Subscribe first, then take what exists: nothing slips between the two (both synchronous).
     this.#unsubscribe.push(host.subscribe("pods", (event) => this.#enqueue("pods", event)))
@@ -253,8 +266,32 @@ export class ArgoModel {
     return t
   }
 
-  /** `body` after `ms`; with `batchMs`, the bodies of one workflow due in the same slot run together (one write). */
+  /**
+   * `body` after `ms`; with `requeueMs`, at the workflow's pending operation if that comes no sooner,
+   * else at a new one `requeueMs` after it is due; with `batchMs`, the bodies of one workflow due in
+   * the same slot run together. Either way one write for all of them.
+   */
   #afterForWorkflow(workflowKey: string, ms: number, body: () => void): void {
+    if (this.#requeueMs > 0) {
+      const due = Date.now() + Math.max(0, ms)
+      const pending = this.#pendingOperate.get(workflowKey)
+      if (pending !== undefined && pending.at >= due) {
+        pending.bodies.push(body)
+        return
+      }
+      if (pending !== undefined) {
+        // Due after the pending operation: the change that makes it due enqueues the workflow again.
+        this.#later(due - Date.now(), () => this.#afterForWorkflow(workflowKey, 0, body))
+        return
+      }
+      const operate = { at: due + this.#requeueMs, bodies: [body] }
+      this.#pendingOperate.set(workflowKey, operate)
+      this.#later(operate.at - Date.now(), () => {
+        this.#pendingOperate.delete(workflowKey)
+        for (const b of operate.bodies) b()
+      })
+      return
+    }
     if (this.#batchMs === 0) {
       this.#later(ms, body)
       return

@@ -127,7 +127,7 @@ export const controlEndpoints: Readonly<Record<string, string>> = {
   "POST /pods/bulk": "{ namespace, count, namePrefix, nodes, workflows, containers } → { pods }",
   "POST /workflows": "SimWorkflowInit → { name, uid }",
   "POST /container-state": "{ namespace, pod, container, state, exitCode } (as a kubelet status update)",
-  "POST /argo": "ArgoModelOptions { recordLag: ms | {minMs,maxMs}, taskResultLagMs, seed, batchMs }: start (or replace) the Argo workflow-controller model",
+  "POST /argo": "ArgoModelOptions { recordLag: ms | {minMs,maxMs}, taskResultLagMs, seed, batchMs, requeueMs }: start (or replace) the Argo workflow-controller model",
   "GET /argo": "{ running, podDeleted, fulfilled }; ?times=1 adds fulfilledAt by pod",
   "POST /partition": "{ node }: execs to the node's pods hang half-open",
   "POST /heal": "{ node }",

@@ -320,6 +320,41 @@ describe("ArgoModel batchMs", () => {
   })
 })
 
+describe("ArgoModel requeueMs (Argo's DEFAULT_REQUEUE_TIME)", () => {
+  it("operates a workflow once per interval after its first pod change: later pods join the pending write", async () => {
+    const { sim } = await start({ recordLag: 0, requeueMs: 400 })
+    sim.addWorkflow({ namespace: "rq", name: "w" })
+    const steps = Array.from({ length: 8 }, (_, i) => `s${i}`)
+    for (const s of steps) stepPod(sim, "rq", "w", s)
+    await sim.waitFor(() => Object.keys(sim.workflowNodes("rq", "w") ?? {}).length === 8)
+    const w = await rawWatch(sim, `/apis/argoproj.io/v1alpha1/namespaces/rq/workflows?watch=1&resourceVersion=${sim.getWorkflow("rq", "w")?.metadata.resourceVersion}`)
+    const firstEnded = Date.now()
+    for (const s of steps.slice(0, 4)) {
+      finish(sim, "rq", `w-${s}`)
+      await sleep(30)
+    }
+    // Nothing is recorded before the interval has passed since the first change ...
+    await sleep(150)
+    expect(w.lines.length).toBe(0)
+    await sim.waitFor(() => w.lines.length >= 1, 2000)
+    expect(Date.now() - firstEnded).toBeGreaterThanOrEqual(390)
+    // ... and then all four in one write.
+    await sleep(50)
+    expect(w.lines.length).toBe(1)
+    const recorded = (line: (typeof w.lines)[number]) =>
+      steps.filter((s) => ["Succeeded", "Failed"].includes(line.object.status.nodes?.[nodeOf("w", s)]?.phase ?? ""))
+    expect(recorded(w.lines[0]!)).toEqual(steps.slice(0, 4))
+    // A pod ending after that write waits for another interval, with the rest that join it.
+    const secondEnded = Date.now()
+    for (const s of steps.slice(4)) finish(sim, "rq", `w-${s}`)
+    await sim.waitFor(() => sim.getWorkflow("rq", "w")?.status.phase === "Succeeded", 3000)
+    expect(Date.now() - secondEnded).toBeGreaterThanOrEqual(390)
+    await sleep(20)
+    expect(w.lines.length).toBeLessThanOrEqual(3)
+    w.close()
+  })
+})
+
 describe("node status storage", () => {
   const decoders: Record<string, (b: Buffer) => Buffer> = {
     "compressed-gzip": gunzipSync,
