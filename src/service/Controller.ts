@@ -139,7 +139,6 @@ const makeController = (settings: ControllerSettings) =>
         makeInformer<WorkflowRecord>({
           resource: "workflows",
           ...workflowListWatch(client, namespace),
-          keyOf: objectKey,
           silenceLimit: settings.watchSilenceLimit,
           onSynced: () => onSynced(),
           onUpsert: (wf, previous) => reconcileWorkflowPods(objectKey(wf), workflowChange(wf, previous)),
@@ -151,9 +150,8 @@ const makeController = (settings: ControllerSettings) =>
     const workflows = WorkflowSource.of({
       lookup: (namespace, name) => {
         if (!crd) return Effect.succeed({ _tag: "Gone", reason: "the Workflow CRD is not installed" } as const)
-        const key = `${namespace}/${name}`
         const informer = workflowInformers.find((_, i) => namespaces[i] === undefined || namespaces[i] === namespace)
-        const cached = informer?.cache.get(key)
+        const cached = informer?.cache.getByName(namespace, name)
         if (cached !== undefined) return Effect.succeed({ _tag: "Known", workflow: cached } as const)
         // Not in the cache is not "gone": the cache lags behind while its watch is slow, silent or
         // reconnecting, and a pod can be seen before its workflow. Only the API server can say the
@@ -167,7 +165,6 @@ const makeController = (settings: ControllerSettings) =>
       makeInformer<Pod>({
         resource: "pods",
         ...podListWatch(pods, namespace, settings.labelSelector),
-        keyOf: objectKey,
         silenceLimit: settings.watchSilenceLimit,
         onSynced,
         onUpsert: (pod) =>
@@ -200,9 +197,8 @@ const makeController = (settings: ControllerSettings) =>
     // ---- leadership: the engine exists only while leading ---------------------------------------
     const podCache = PodCache.of({
       get: (namespace, name) => {
-        const key = `${namespace}/${name}`
         for (const cache of podCaches) {
-          const pod = cache.get(key)
+          const pod = cache.getByName(namespace, name)
           if (pod !== undefined) return pod
         }
         return undefined

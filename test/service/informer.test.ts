@@ -34,7 +34,6 @@ describe("informer", () => {
       const informer = makeInformer({
         resource: "pods",
         ...podListWatch(pods, ns, ""),
-        keyOf: objectKey,
         onUpsert: (pod) => Effect.sync(() => void upserts.add(objectKey(pod))),
         onDelete: (pod) => Effect.sync(() => void deletes.add(objectKey(pod))),
         silenceLimit: Duration.millis(400),
@@ -96,7 +95,6 @@ describe("informer", () => {
         makeInformer({
           resource: "pods",
           ...podListWatch(pods, ns, ""),
-          keyOf: objectKey,
           onUpsert: () => Effect.void,
           onDelete: (pod) => Effect.sync(() => void deletes.add(objectKey(pod))),
           // A long backoff after the drop leaves time to change the cluster behind its back.
@@ -137,7 +135,6 @@ describe("informer on a quiet cluster", () => {
         makeInformer({
           resource,
           ...podListWatch(pods, ns, ""),
-          keyOf: objectKey,
           onUpsert: (pod) => Effect.sync(() => void seenAt.set(objectKey(pod), Date.now())),
           onDelete: () => Effect.void,
           watchInactivityLimit: Duration.millis(1500),
@@ -178,7 +175,6 @@ describe("informer against a wedged watch, expiring continue tokens and malforme
         makeInformer({
           resource,
           ...podListWatch(pods, ns, ""),
-          keyOf: objectKey,
           onUpsert: () => Effect.void,
           onDelete: () => Effect.void,
           eventSilenceLimit: Duration.millis(1500),
@@ -235,7 +231,6 @@ describe("informer against a wedged watch, expiring continue tokens and malforme
         makeInformer({
           resource,
           ...podListWatch(pods, ns, ""),
-          keyOf: objectKey,
           onUpsert: () => Effect.void,
           onDelete: () => Effect.void,
           backoffBase: Duration.millis(50),
@@ -260,7 +255,6 @@ describe("informer against a wedged watch, expiring continue tokens and malforme
         makeInformer({
           resource,
           ...podListWatch(pods, ns, ""),
-          keyOf: objectKey,
           onUpsert: (pod) => Effect.sync(() => void upserted.push(pod)),
           onDelete: () => Effect.void,
           backoffBase: Duration.millis(50)
