@@ -34,7 +34,7 @@
 import { Clock, Data, Duration, Effect, Metric, Random, Stream } from "effect"
 import type { KubeApiError } from "../kube/ApiError.ts"
 import { type WatchEvent, WatchTimeouts, type WatchTimeoutSettings } from "../kube/watchStream.ts"
-import { watchRestarts } from "../engine/metrics.ts"
+import { watchRestartsOf } from "../engine/metrics.ts"
 
 export interface ListPage<A> {
   readonly items: ReadonlyArray<A>
@@ -180,8 +180,7 @@ export const makeInformer = <A extends KubeObject>(options: InformerOptions<A>) 
   const annotate = Effect.annotateLogs({ resource: options.resource })
   const log = (message: string) => annotate(Effect.logInfo(message))
   const warn = (message: string) => annotate(Effect.logWarning(message))
-  const restarted = (reason: string) =>
-    Metric.update(Metric.withAttributes(watchRestarts, { resource: options.resource, reason }), 1)
+  const restarted = (reason: string) => Metric.update(watchRestartsOf(options.resource, reason), 1)
 
   /**
    * Every page of one consistent list, each handed to `apply` as it arrives and then dropped;
