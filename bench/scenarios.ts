@@ -383,7 +383,7 @@ export const scale = async (pods: number, realistic = false, runtime?: ServiceRu
           exitedEarly(child, "pod-cleanup")
           metrics = await scrape(port)
           return intakeDrained(metrics, pods)
-        }, Math.max(30_000, pods), 500)
+        }, Math.max(60_000, pods * 3), 500)
         const after = childUsage(child)
         decided = {
           secondsAfterReady: seconds(Date.now() - readyAt),
