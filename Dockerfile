@@ -37,7 +37,9 @@ RUN npm run build && rm -rf dist/sim/tls
 # ---- runtime -----------------------------------------------------------------------------------
 FROM node:24-slim
 WORKDIR /app
-ENV NODE_ENV=production
+# MALLOC_ARENA_MAX=1: one glibc malloc arena instead of one per thread (V8's GC helpers, libuv), whose
+# freed memory otherwise stays resident: 15-25 MiB less peak RSS at 100 000 pods, CPU unchanged.
+ENV NODE_ENV=production MALLOC_ARENA_MAX=1
 # Everything is owned by root and read-only to the runtime user; the process writes nothing.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -48,11 +50,12 @@ EXPOSE 8080
 # Exec form, no shell and no npm in between: Node is PID 1 and gets SIGTERM itself, and the
 # service handles it (shutdown grace, then lease release). Other subcommands: `once`, `--help`.
 # The Node flags (measured with `npm run bench -- --only scale`; README, Deploy > Sizing):
-# - a young generation of at most 2 × 4 MiB semi-spaces: Node's default grows them to 2 × 32 MiB
-#   and more, memory the controller's short-lived garbage (list pages, watch events) does not need;
-# - the old generation at 75 % of the container's memory limit (cgroup), so the heap follows the
-#   Deployment's `limits.memory` and V8 collects before the kernel's OOM killer would step in. The
-#   rest of the limit is for code, buffers and the young generation.
-# Command-line flags win over NODE_OPTIONS; set NODE_OPTIONS only for other flags (diagnostics).
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--max-old-space-size-percentage=75", "dist/main.js"]
+# - a young generation of 2 x 4 MiB semi-spaces at most: by default V8 grows it to 2 x 64 MiB, room
+#   the controller's short-lived garbage (a list page, a watch event) does not need;
+# - the old generation capped at half the container's memory limit (cgroup), so the heap follows
+#   the Deployment's `limits.memory` (the one knob) and V8 collects harder before the kernel's OOM
+#   killer would step in; the other half is for what is not V8's heap (the binary's code, malloc,
+#   buffers; about 120 MiB at 100 000 pods).
+# These flags win over the same ones in NODE_OPTIONS; use NODE_OPTIONS for others (diagnostics).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--max-old-space-size-percentage=50", "dist/main.js"]
 CMD ["run"]

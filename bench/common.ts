@@ -258,7 +258,7 @@ export const spawnService = (
       "error",
       ...args
     ],
-    { env: { PATH: process.env.PATH ?? "", KUBECONFIG: kubeconfig }, stdio: ["ignore", stdout, stderr] }
+    { env: { ...runtime.env, PATH: process.env.PATH ?? "", KUBECONFIG: kubeconfig }, stdio: ["ignore", stdout, stderr] }
   )
 
 /** CPU seconds and peak RSS of a live child, read just before it is stopped. */

@@ -1,10 +1,11 @@
 /**
  * How the benchmarks start pod-cleanup: `src`, the TypeScript sources with type stripping and no
  * Node flags (what `npm start` runs), or `dist`, the compiled output with the image's Node flags
- * (what the image runs). The `dist` flags are read from the Dockerfile's ENTRYPOINT, so the bench
- * measures exactly what ships; a heap sized as a percentage of the container's memory limit is
- * turned into the megabytes Node would compute under the Deployment's limit
- * (deploy/base/deployment.yaml), since the bench runs outside a container.
+ * and environment (what the image runs). The `dist` flags are read from the Dockerfile's
+ * ENTRYPOINT and the environment from its final stage's ENV lines, so the bench measures exactly
+ * what ships; a heap sized as a percentage of the container's memory limit is turned into the
+ * megabytes Node would compute under the Deployment's limit (deploy/base/deployment.yaml), since
+ * the bench runs outside a container.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -19,6 +20,8 @@ export interface ServiceRuntime {
   readonly nodeArgs: ReadonlyArray<string>
   /** The entry script, absolute. */
   readonly entry: string
+  /** Environment variables set for it (the image's ENV). */
+  readonly env: Readonly<Record<string, string>>
   /** For the report: the command line, relative to the repository. */
   readonly describe: string
 }
@@ -31,6 +34,23 @@ export const entrypointOf = (dockerfile: string): ReadonlyArray<string> => {
   const words: unknown = JSON.parse(entry.replace(/^\s*ENTRYPOINT\s+/i, ""))
   if (!Array.isArray(words) || !words.every((w) => typeof w === "string")) throw new Error("Dockerfile: ENTRYPOINT is not in exec form")
   return words
+}
+
+/** The variables the final stage's `ENV KEY=VALUE ...` lines set (the form this Dockerfile uses). */
+export const finalStageEnvOf = (dockerfile: string): Record<string, string> => {
+  const lines = dockerfile.split("\n").filter((l) => !/^\s*#/.test(l))
+  const lastFrom = lines.findLastIndex((l) => /^\s*FROM\s/i.test(l))
+  const env: Record<string, string> = {}
+  for (const line of lines.slice(lastFrom + 1)) {
+    const m = /^\s*ENV\s+(.*)$/i.exec(line)
+    if (m === null) continue
+    for (const pair of m[1]!.trim().split(/\s+/)) {
+      const eq = pair.indexOf("=")
+      if (eq <= 0) throw new Error(`Dockerfile: ENV ${m[1]} is not in the KEY=VALUE form`)
+      env[pair.slice(0, eq)] = pair.slice(eq + 1).replace(/^"(.*)"$/, "$1")
+    }
+  }
+  return env
 }
 
 /** The Node flags of an ENTRYPOINT `["node", ...flags, script]`. */
@@ -74,11 +94,14 @@ const ensureBuilt = (root: string, log: (line: string) => void) => {
 
 /** The runtime `name`, built if it is `dist`. */
 export const serviceRuntime = (root: string, name: RuntimeName, log: (line: string) => void = () => {}): ServiceRuntime => {
-  if (name === "src") return { name, nodeArgs: [], entry: path.join(root, "src", "main.ts"), describe: "node src/main.ts" }
+  if (name === "src") return { name, nodeArgs: [], entry: path.join(root, "src", "main.ts"), env: {}, describe: "node src/main.ts" }
   ensureBuilt(root, log)
   const limitMiB = memoryLimitMiBOf(fs.readFileSync(path.join(root, "deploy", "base", "deployment.yaml"), "utf8"))
-  const entrypoint = entrypointOf(fs.readFileSync(path.join(root, "Dockerfile"), "utf8"))
+  const dockerfile = fs.readFileSync(path.join(root, "Dockerfile"), "utf8")
+  const entrypoint = entrypointOf(dockerfile)
   const nodeArgs = underMemoryLimit(nodeFlagsOf(entrypoint), limitMiB)
+  const env = finalStageEnvOf(dockerfile)
   const script = entrypoint.at(-1)!
-  return { name, nodeArgs, entry: path.join(root, script), describe: `node ${[...nodeArgs, script].join(" ")} (limit ${limitMiB}Mi)` }
+  const envText = Object.entries(env).map(([k, v]) => `${k}=${v} `).join("")
+  return { name, nodeArgs, entry: path.join(root, script), env, describe: `${envText}node ${[...nodeArgs, script].join(" ")} (limit ${limitMiB}Mi)` }
 }

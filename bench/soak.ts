@@ -153,7 +153,7 @@ const main = async () => {
     // A later --max-old-space-size wins over the runtime's.
     const nodeArgs = [...runtime.nodeArgs, ...(opts.maxOldSpaceSize !== undefined ? [`--max-old-space-size=${opts.maxOldSpaceSize}`] : [])]
     const spawned = spawn(process.execPath, [...nodeArgs, "--trace-gc", runtime.entry, "run", "--no-leader-elect", "--http-port", String(port), "--log-level", "warn", "--log-format", "json", "--namespaces", namespace], {
-      env: { PATH: process.env.PATH ?? "", KUBECONFIG: sim.writeKubeconfig() },
+      env: { ...runtime.env, PATH: process.env.PATH ?? "", KUBECONFIG: sim.writeKubeconfig() },
       stdio: ["ignore", "pipe", "pipe"]
     })
     child = spawned
