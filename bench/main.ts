@@ -229,6 +229,17 @@ const scaleOnly = async () => {
       cpu: r(dist.decided?.cpuSeconds ?? dist.cpuSeconds, src.decided?.cpuSeconds ?? src.cpuSeconds)
     }]
   })
+  // The per-pod cost beyond what a list costs whatever its size (start-up is already left out):
+  // flat when it is the same between each pair of sizes.
+  for (const r of runtimes) {
+    const mine = results.filter((s) => s.runtime === r.name)
+    const steps = mine.slice(1).map((b, i) => {
+      const a = mine[i]!
+      const listMs = (s: ScaleResult) => (s.listMicrosPerPod * s.pods) / 1000
+      return `${a.pods}→${b.pods}: ${Math.round(((listMs(b) - listMs(a)) * 1000) / (b.pods - a.pods))}`
+    })
+    if (steps.length > 0) console.log(`${r.name}: marginal µs/pod ${steps.join(", ")}`)
+  }
   for (const q of ratios) {
     console.log(`dist ÷ src at ${q.pods} pods: peak RSS ${q.peakRss}×, µs/pod ${q.listMicrosPerPod}×, start-up ${q.startup}×, CPU ${q.cpu}×`)
   }
