@@ -164,8 +164,6 @@ export const makeInformer = <A extends KubeObject>(options: InformerOptions<A>) 
   let current = new ObjectStore<A>()
   /** While a list runs: the objects it returned so far (moved out of `current`). */
   let listing: ObjectStore<A> | undefined
-  const lookup = (namespace: string, name: string): A | undefined =>
-    listing?.get(namespace, name) ?? current.get(namespace, name)
   let synced = false
   /** Clock time of the last real event or complete list. */
   let lastEvidenceAt: number | undefined
@@ -382,6 +380,8 @@ export const makeInformer = <A extends KubeObject>(options: InformerOptions<A>) 
     }
   }) as Effect.Effect<never>
 
+  const lookup = (namespace: string, name: string): A | undefined =>
+    listing?.get(namespace, name) ?? current.get(namespace, name)
   const healthAt = (now: number): InformerHealth => {
     const lastEventAgeMs = lastEvidenceAt === undefined ? undefined : now - lastEvidenceAt
     return {
