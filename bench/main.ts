@@ -22,8 +22,9 @@ const usage =
   "Prints a table and a last line RESULT <json>; exits 1 if any workflow node was marked 'pod deleted' by pod-cleanup.\n\n" +
   "  --quick            smaller sizes (300 pods of throughput, 800 of storm, scale 1k/5k)\n" +
   "  --runtime R[,R]    how the service runs: src (node src/main.ts, type stripping, no flags; the default) or dist\n" +
-  "                     (node <the Dockerfile ENTRYPOINT's flags> dist/main.js, built first when stale; a heap sized as a\n" +
-  "                     percentage of the memory limit gets deploy/base's limit). Several only with --only scale.\n" +
+  "                     (the Dockerfile's ENV and ENTRYPOINT: node <flags> dist/main.js, built first when stale; a heap\n" +
+  "                     sized as a percentage of the memory limit gets deploy/base's limit). Several (and by default\n" +
+  "                     src,dist) only with --only scale.\n" +
   "  --only scale       only the scale scenario, for each size and runtime (default: 1000,10000,100000 and src,dist):\n" +
   "                     time to ready, µs per pod with the start-up left out, peak RSS, heap, then the time until every\n" +
   "                     pod was decided and the peak RSS then; ratios dist/src and against the smallest size\n" +
