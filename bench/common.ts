@@ -11,6 +11,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import * as readline from "node:readline"
 import { Context, Effect, Exit, Layer, Result, Scope } from "effect"
+import { serviceRuntime, type ServiceRuntime } from "./runtime.ts"
 import { Outcomes } from "../src/engine/Outcomes.ts"
 import { KubeClient } from "../src/kube/KubeClient.ts"
 import { loadKubeConfig } from "../src/kube/KubeConfigSource.ts"
@@ -229,18 +230,35 @@ export const simDelta = (before: ControlStats, after: ControlStats) => ({
 
 // ---- the service (or a plain loop) in its own process ---------------------------------------------
 
-/** `src/main.ts <command>` against `kubeconfig`, with the bench's fixed flags before `args`. */
+let defaultRuntime: ServiceRuntime | undefined
+
+/** The runtime `spawnService` uses when given none (`src` until set: `npm run bench -- --runtime`). */
+export const setDefaultRuntime = (runtime: ServiceRuntime): void => {
+  defaultRuntime = runtime
+}
+export const defaultServiceRuntime = (): ServiceRuntime => defaultRuntime ??= serviceRuntime(root, "src")
+
+/** `<runtime's entry> <command>` against `kubeconfig`, with the bench's fixed flags before `args`. */
 export const spawnService = (
   command: "run" | "once",
   kubeconfig: string,
   args: ReadonlyArray<string>,
   stdout: "ignore" | "pipe" = "ignore",
-  stderr: "inherit" | "pipe" = "inherit"
+  stderr: "inherit" | "pipe" = "inherit",
+  runtime: ServiceRuntime = defaultServiceRuntime()
 ): ChildProcess =>
   spawnNode(
     // `once` elects no leader and serves no HTTP (it refuses those flags).
-    [path.join(root, "src/main.ts"), command, ...(command === "run" ? ["--no-leader-elect", "--http-port", "0"] : []), "--log-level", "error", ...args],
-    { env: { PATH: process.env.PATH ?? "", KUBECONFIG: kubeconfig }, stdio: ["ignore", stdout, stderr] }
+    [
+      ...runtime.nodeArgs,
+      runtime.entry,
+      command,
+      ...(command === "run" ? ["--no-leader-elect", "--http-port", "0"] : []),
+      "--log-level",
+      "error",
+      ...args
+    ],
+    { env: { ...runtime.env, PATH: process.env.PATH ?? "", KUBECONFIG: kubeconfig }, stdio: ["ignore", stdout, stderr] }
   )
 
 /** CPU seconds and peak RSS of a live child, read just before it is stopped. */

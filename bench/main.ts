@@ -4,25 +4,76 @@
  * Prints a table and a last line `RESULT <json>` with every figure. `--quick` runs smaller sizes.
  */
 import * as os from "node:os"
-import { killAllChildrenNow, stopAllChildren } from "./common.ts"
+import { killAllChildrenNow, root, setDefaultRuntime, stopAllChildren } from "./common.ts"
+import { type RuntimeName, runtimeNames, serviceRuntime } from "./runtime.ts"
 import { labelStorm, nextToArgo, type NextToArgoResult, partitionedNode, scale, type ScaleResult, throughput } from "./scenarios.ts"
 import type { SideMeasure } from "./common.ts"
 
-if (process.argv.includes("--help") || process.argv.includes("-h")) {
-  process.stdout.write(
-    "usage: npm run bench [-- --quick]\n\n" +
-      "Runs the benchmarks (roughly 10 minutes; --quick about 3 on 2 shared cores): healthy throughput against a plain client loop, a partitioned\n" +
-      "node against Argo's behaviour, the label storm against a plain label loop and Argo's 10 qps bucket, next to Argo's\n" +
-      "controller (record lags of 0 to 15 s), and scale (ready time, CPU and peak RSS, with plain and real-sized objects).\n\n" +
-      "The simulator runs in its own process in every scenario and is read over its side channel (npm run simulate --\n" +
-      "--control-port); pod-cleanup and the plain loops run in their own processes (the partitioned-node scenario runs the\n" +
-      "service in this one). Completion is what the simulator saw: a delete or a label patch answered 200. For each side:\n" +
-      "wall time, CPU seconds (/proc utime+stime), requests per pod (the simulator's count), peak RSS (VmHWM).\n" +
-      "Prints a table and a last line RESULT <json>; exits 1 if any workflow node was marked 'pod deleted' by pod-cleanup.\n\n" +
-      "  --quick     smaller sizes (300 pods of throughput, 800 of storm, scale 1k/5k)\n" +
-      "  -h, --help  this text\n"
-  )
+const usage =
+  "usage: npm run bench [-- --quick] [-- --runtime src|dist]\n" +
+  "       npm run bench -- --only scale [--sizes 1000,10000,100000] [--runtime src,dist] [--realistic]\n\n" +
+  "Runs the benchmarks (roughly 10 minutes; --quick about 3 on 2 shared cores): healthy throughput against a plain client loop, a partitioned\n" +
+  "node against Argo's behaviour, the label storm against a plain label loop and Argo's 10 qps bucket, next to Argo's\n" +
+  "controller (record lags of 0 to 15 s), and scale (ready time, CPU and peak RSS, with plain and real-sized objects).\n\n" +
+  "The simulator runs in its own process in every scenario and is read over its side channel (npm run simulate --\n" +
+  "--control-port); pod-cleanup and the plain loops run in their own processes (the partitioned-node scenario runs the\n" +
+  "service in this one). Completion is what the simulator saw: a delete or a label patch answered 200. For each side:\n" +
+  "wall time, CPU seconds (/proc utime+stime), requests per pod (the simulator's count), peak RSS (VmHWM).\n" +
+  "Prints a table and a last line RESULT <json>; exits 1 if any workflow node was marked 'pod deleted' by pod-cleanup.\n\n" +
+  "  --quick            smaller sizes (300 pods of throughput, 800 of storm, scale 1k/5k)\n" +
+  "  --runtime R[,R]    how the service runs: src (node src/main.ts, type stripping, no flags; the default) or dist\n" +
+  "                     (the Dockerfile's ENV and ENTRYPOINT: node <flags> dist/main.js, built first when stale; a heap\n" +
+  "                     sized as a percentage of the memory limit gets deploy/base's limit). Several (and by default\n" +
+  "                     src,dist) only with --only scale.\n" +
+  "  --only scale       only the scale scenario, for each size and runtime (default: 1000,10000,100000 and src,dist):\n" +
+  "                     time to ready, µs per pod with the start-up left out, peak RSS, heap, then the time until every\n" +
+  "                     pod was decided and the peak RSS then; ratios dist/src and against the smallest size\n" +
+  "  --sizes N[,N]      pod counts for --only scale\n" +
+  "  --realistic        --only scale with real-sized pods in running workflows of 100 steps\n" +
+  "  -h, --help         this text\n"
+
+const argv = process.argv.slice(2)
+if (argv.includes("--help") || argv.includes("-h")) {
+  process.stdout.write(usage)
   process.exit(0)
+}
+const valueOf = (flag: string): string | undefined => {
+  const i = argv.indexOf(flag)
+  if (i < 0) return undefined
+  const value = argv[i + 1]
+  if (value === undefined || value.startsWith("--")) {
+    process.stderr.write(`bench: ${flag} needs a value\n\n${usage}`)
+    process.exit(2)
+  }
+  return value
+}
+const known = new Set(["--quick", "--realistic", "--only", "--sizes", "--runtime"])
+for (const [i, a] of argv.entries()) {
+  if (a.startsWith("--") && !known.has(a) || !a.startsWith("--") && !["--only", "--sizes", "--runtime"].includes(argv[i - 1] ?? "")) {
+    process.stderr.write(`bench: unknown argument ${a}\n\n${usage}`)
+    process.exit(2)
+  }
+}
+const only = valueOf("--only")
+if (only !== undefined && only !== "scale") {
+  process.stderr.write(`bench: --only takes "scale", not ${only}\n`)
+  process.exit(2)
+}
+const runtimesAsked = (valueOf("--runtime") ?? (only === "scale" ? "src,dist" : "src")).split(",")
+for (const r of runtimesAsked) {
+  if (!runtimeNames.includes(r as RuntimeName)) {
+    process.stderr.write(`bench: --runtime takes src, dist or src,dist, not ${r}\n`)
+    process.exit(2)
+  }
+}
+if (only === undefined && runtimesAsked.length > 1) {
+  process.stderr.write("bench: several runtimes only with --only scale\n")
+  process.exit(2)
+}
+const scaleSizes = (valueOf("--sizes") ?? "1000,10000,100000").split(",").map(Number)
+if (scaleSizes.some((n) => !Number.isInteger(n) || n <= 0)) {
+  process.stderr.write("bench: --sizes takes positive integers separated by commas\n")
+  process.exit(2)
 }
 
 // Ctrl-C / SIGTERM: stop every child (simulators, services, loops) before leaving.
@@ -37,7 +88,7 @@ process.on("SIGINT", onSignal)
 process.on("SIGTERM", onSignal)
 process.on("exit", killAllChildrenNow)
 
-const quick = process.argv.includes("--quick")
+const quick = argv.includes("--quick")
 const sizes = quick
   ? { throughput: 300, partition: 100, storm: 800, scale: [1_000, 5_000] }
   : { throughput: 2_000, partition: 200, storm: 8_000, scale: [1_000, 10_000, 100_000] }
@@ -118,8 +169,90 @@ const main = async () => {
   if (harmed > 0) process.exitCode = 1
 }
 
+/** `--only scale`: each size with each runtime, interleaved so that drift on a shared machine hits both alike. */
+const scaleOnly = async () => {
+  const realistic = argv.includes("--realistic")
+  const runtimes = runtimesAsked.map((r) => serviceRuntime(root, r as RuntimeName, log))
+  log(`pod-cleanup scale on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}${realistic ? ", real-sized pods" : ""}`)
+  for (const r of runtimes) log(`  ${r.name}: ${r.describe}`)
+  const results: Array<ScaleResult> = []
+  for (const n of scaleSizes) {
+    for (const r of runtimes) {
+      log(`scale: ${n} pods, ${r.name} ...`)
+      results.push(await scale(n, realistic, r))
+    }
+  }
+  const rows: Array<Array<string>> = [[
+    "pods",
+    "runtime",
+    "ready s",
+    "start-up s",
+    "µs/pod",
+    "peak RSS MiB",
+    "heap used/total MiB",
+    "decided +s",
+    "peak RSS decided",
+    "CPU s (decided)",
+    "µs/pod ÷ smallest"
+  ]]
+  const smallest = new Map<RuntimeName, number>()
+  for (const s of results) {
+    if (!smallest.has(s.runtime)) smallest.set(s.runtime, s.listMicrosPerPod)
+    rows.push([
+      String(s.pods),
+      s.runtime,
+      String(s.secondsToReady),
+      String(s.startupSeconds),
+      String(s.listMicrosPerPod),
+      String(s.peakRssMiB),
+      `${s.heapUsedMiB}/${s.heapTotalMiB}`,
+      s.decided === undefined ? "did not settle" : String(s.decided.secondsAfterReady),
+      s.decided === undefined ? "-" : String(s.decided.peakRssMiB),
+      s.decided === undefined ? String(s.cpuSeconds) : String(s.decided.cpuSeconds),
+      String(Math.round((s.listMicrosPerPod / Math.max(1, smallest.get(s.runtime)!)) * 100) / 100)
+    ])
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  for (const [i, row] of rows.entries()) {
+    console.log(row.map((c, j) => c.padEnd(widths[j]!)).join(" | "))
+    if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("-|-"))
+  }
+  const ratios = scaleSizes.flatMap((n) => {
+    const src = results.find((s) => s.pods === n && s.runtime === "src")
+    const dist = results.find((s) => s.pods === n && s.runtime === "dist")
+    if (src === undefined || dist === undefined) return []
+    const r = (a: number, b: number) => Math.round((a / Math.max(1e-9, b)) * 100) / 100
+    return [{
+      pods: n,
+      peakRss: r(dist.decided?.peakRssMiB ?? dist.peakRssMiB, src.decided?.peakRssMiB ?? src.peakRssMiB),
+      listMicrosPerPod: r(dist.listMicrosPerPod, src.listMicrosPerPod),
+      startup: r(dist.startupSeconds, src.startupSeconds),
+      cpu: r(dist.decided?.cpuSeconds ?? dist.cpuSeconds, src.decided?.cpuSeconds ?? src.cpuSeconds)
+    }]
+  })
+  // The per-pod cost beyond what a list costs whatever its size (start-up is already left out):
+  // flat when it is the same between each pair of sizes.
+  for (const r of runtimes) {
+    const mine = results.filter((s) => s.runtime === r.name)
+    const steps = mine.slice(1).map((b, i) => {
+      const a = mine[i]!
+      const listMs = (s: ScaleResult) => (s.listMicrosPerPod * s.pods) / 1000
+      return `${a.pods}→${b.pods}: ${Math.round(((listMs(b) - listMs(a)) * 1000) / (b.pods - a.pods))}`
+    })
+    if (steps.length > 0) console.log(`${r.name}: marginal µs/pod ${steps.join(", ")}`)
+  }
+  for (const q of ratios) {
+    console.log(`dist ÷ src at ${q.pods} pods: peak RSS ${q.peakRss}×, µs/pod ${q.listMicrosPerPod}×, start-up ${q.startup}×, CPU ${q.cpu}×`)
+  }
+  console.log(`RESULT ${JSON.stringify({ only: "scale", realistic, runtimes: runtimes.map((r) => ({ name: r.name, command: r.describe })), scale: results, ratios })}`)
+}
+
 try {
-  await main()
+  if (only === "scale") await scaleOnly()
+  else {
+    setDefaultRuntime(serviceRuntime(root, runtimesAsked[0] as RuntimeName, log))
+    await main()
+  }
 } catch (e) {
   process.stderr.write(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`)
   process.exitCode = 1

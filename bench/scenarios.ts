@@ -12,6 +12,7 @@ import type { ServiceConfig } from "../src/config/Config.ts"
 import {
   childUsage,
   configFrom,
+  defaultServiceRuntime,
   firstJsonLine,
   freePort,
   root,
@@ -30,6 +31,8 @@ import {
   withSim
 } from "./common.ts"
 import type { ChildProcess } from "node:child_process"
+import { ActionQueueName } from "../src/engine/metrics.ts"
+import type { RuntimeName, ServiceRuntime } from "./runtime.ts"
 
 const exitedEarly = (child: ChildProcess, what: string) => {
   if (child.exitCode !== null || child.signalCode !== null) {
@@ -279,18 +282,60 @@ export interface ScaleResult {
   /** Real-sized pods (ARGO_TEMPLATE, volumes, managedFields) and workflows (a node per step, stored templates). */
   readonly realistic: boolean
   readonly workflows: number
+  /** How the service ran: `src` (type stripping) or `dist` (compiled, the image's Node flags). */
+  readonly runtime: RuntimeName
+  /** From spawning the process to ready (caches synced). */
   readonly secondsToReady: number
   readonly microsPerPod: number
+  /** From spawning the process to its first API request (Node, modules, config). */
+  readonly startupSeconds: number
+  /** (ready − first API request) / pods: the per-pod cost with the start-up left out. */
+  readonly listMicrosPerPod: number
+  /** VmHWM at ready. */
   readonly peakRssMiB: number
+  /** V8's heap at ready (`nodejs_heap_size_used_bytes` / `_total_bytes` from /metrics). */
+  readonly heapUsedMiB: number
+  readonly heapTotalMiB: number
   readonly cpuSeconds: number
   readonly simCpuSeconds: number
+  /**
+   * After ready the leader decides every known pod: the time until its intake queue has taken all
+   * of them and is empty, and the peak RSS (VmHWM) and heap then. Undefined when it did not
+   * settle within the deadline.
+   */
+  readonly decided: {
+    readonly secondsAfterReady: number
+    readonly peakRssMiB: number
+    readonly heapUsedMiB: number
+    readonly cpuSeconds: number
+  } | undefined
 }
+
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20)
+
+/** The service's /metrics as `series → value` (series: the name with its labels as printed). */
+const scrape = async (port: number): Promise<Map<string, number>> => {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text())
+  const values = new Map<string, number>()
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#") || line === "") continue
+    const space = line.lastIndexOf(" ")
+    values.set(line.slice(0, space), Number(line.slice(space + 1)))
+  }
+  return values
+}
+
+/** Whether the intake queue (`pod_cleanup_intake`) has taken `pods` pods and holds none. */
+const intakeDrained = (metrics: Map<string, number>, pods: number) =>
+  (metrics.get(`workqueue_adds_total{name="${ActionQueueName}_intake"}`) ?? 0) >= pods &&
+  metrics.get(`workqueue_depth{name="${ActionQueueName}_intake"}`) === 0
 
 /**
  * The service in its own process knowing `pods` running workflow pods: the time until it has
- * listed and decided every one of them (ready), its CPU, and its peak RSS.
+ * listed every one of them (ready), its CPU, peak RSS and heap; then the time until it has decided
+ * every one, and its peak RSS then.
  */
-export const scale = async (pods: number, realistic = false): Promise<ScaleResult> =>
+export const scale = async (pods: number, realistic = false, runtime?: ServiceRuntime): Promise<ScaleResult> =>
   withSim(realistic ? ["--history-limit", "100"] : [], async (sim) => {
     let workflows = 0
     if (realistic) {
@@ -312,8 +357,9 @@ export const scale = async (pods: number, realistic = false): Promise<ScaleResul
     }
     const port = await freePort()
     const before = await sim.stats()
+    const startedAt = Date.now()
     const start = performance.now()
-    const child = spawnService("run", sim.kubeconfig, ["--http-port", String(port)])
+    const child = spawnService("run", sim.kubeconfig, ["--http-port", String(port)], "ignore", "inherit", runtime)
     try {
       await until(
         "the service ready",
@@ -325,16 +371,44 @@ export const scale = async (pods: number, realistic = false): Promise<ScaleResul
         50
       )
       const elapsed = performance.now() - start
+      const readyAt = Date.now()
       const usage = childUsage(child)
+      const atReady = await scrape(port)
+      const sim1 = simDelta(before, await sim.stats())
+      const firstRequestAt = sim1.firstRequestAt ?? startedAt
+      let decided: ScaleResult["decided"]
+      try {
+        let metrics = atReady
+        await until("every pod decided", async () => {
+          exitedEarly(child, "pod-cleanup")
+          metrics = await scrape(port)
+          return intakeDrained(metrics, pods)
+        }, Math.max(60_000, pods * 3), 500)
+        const after = childUsage(child)
+        decided = {
+          secondsAfterReady: seconds(Date.now() - readyAt),
+          peakRssMiB: after.peakRssMiB,
+          heapUsedMiB: mib(metrics.get("nodejs_heap_size_used_bytes") ?? 0),
+          cpuSeconds: after.cpuSeconds
+        }
+      } catch {
+        decided = undefined
+      }
       return {
         pods,
         realistic,
         workflows,
+        runtime: (runtime ?? defaultServiceRuntime()).name,
         secondsToReady: seconds(elapsed),
         microsPerPod: Math.round((elapsed * 1000) / pods),
+        startupSeconds: seconds(firstRequestAt - startedAt),
+        listMicrosPerPod: Math.round(((readyAt - firstRequestAt) * 1000) / pods),
         peakRssMiB: usage.peakRssMiB,
+        heapUsedMiB: mib(atReady.get("nodejs_heap_size_used_bytes") ?? 0),
+        heapTotalMiB: mib(atReady.get("nodejs_heap_size_total_bytes") ?? 0),
         cpuSeconds: usage.cpuSeconds,
-        simCpuSeconds: simDelta(before, await sim.stats()).cpuSeconds
+        simCpuSeconds: sim1.cpuSeconds,
+        decided
       }
     } finally {
       await stopChild(child)

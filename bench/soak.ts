@@ -1,9 +1,11 @@
 /**
- * Memory soak: the real service (`node src/main.ts run`) in a child process against the simulated
- * cluster (with the model of Argo's workflow-controller) in this one, under a steady churn of
- * real-sized workflow pods, sampling the child's RSS and CPU every 10 s.
+ * Memory soak: the real service (`run`) in a child process against the simulated cluster (with the
+ * model of Argo's workflow-controller) in this one, under a steady churn of real-sized workflow
+ * pods, sampling the child's RSS and CPU every 10 s. `--runtime dist` (the default) runs it as the
+ * image does (`node <the ENTRYPOINT's flags> dist/main.js`, the heap sized from the Deployment's
+ * memory limit; bench/runtime.ts), `--runtime src` as `npm start` does (`node src/main.ts`).
  *
- *   npm run soak -- [--minutes 10] [--pods-per-minute 300] [--idle-seconds 30] [--max-old-space-size MiB]
+ *   npm run soak -- [--minutes 10] [--pods-per-minute 300] [--idle-seconds 30] [--runtime dist|src] [--max-old-space-size MiB]
  *
  * Every few seconds a batch of pods arrives as two Running workflows (one deletes its pods
  * (OnPodCompletion), one keeps them: labelled completed=true). Each pod's `main` has exited and its
@@ -19,6 +21,7 @@
  * limit set from the machine's or the container's memory; `--max-old-space-size` emulates a
  * container's).
  */
+import { type RuntimeName, runtimeNames, serviceRuntime } from "./runtime.ts"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -29,15 +32,32 @@ import { type RequestLogEntry, seedWorkflowPods, SimCluster } from "@pod-cleanup
 const root = path.resolve(import.meta.dirname, "..")
 const namespace = "soak"
 
-const usage = "usage: npm run soak -- [--minutes 10] [--pods-per-minute 300] [--idle-seconds 30] [--sample-seconds 10] [--max-old-space-size MiB]"
+const usage =
+  "usage: npm run soak -- [--minutes 10] [--pods-per-minute 300] [--idle-seconds 30] [--sample-seconds 10] [--runtime dist|src] [--max-old-space-size MiB]"
 
 const parseArgs = (argv: ReadonlyArray<string>) => {
-  const opts = { minutes: 10, podsPerMinute: 300, idleSeconds: 30, sampleSeconds: 10, maxOldSpaceSize: undefined as number | undefined }
+  const opts = {
+    minutes: 10,
+    podsPerMinute: 300,
+    idleSeconds: 30,
+    sampleSeconds: 10,
+    maxOldSpaceSize: undefined as number | undefined,
+    runtime: "dist" as RuntimeName
+  }
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split("=", 2) as [string, string | undefined]
     if (flag === "--help" || flag === "-h") {
       console.log(usage)
       process.exit(0)
+    }
+    if (flag === "--runtime") {
+      const name = inline ?? argv[++i]
+      if (!runtimeNames.includes(name as RuntimeName)) {
+        console.error(`--runtime: expected dist or src\n${usage}`)
+        process.exit(2)
+      }
+      opts.runtime = name as RuntimeName
+      continue
     }
     const value = Number(inline ?? argv[++i])
     if (!Number.isFinite(value) || value < 0) {
@@ -128,9 +148,12 @@ const main = async () => {
   try {
     // ---- the service --------------------------------------------------------------------------
     const port = await freePort()
-    const nodeArgs = opts.maxOldSpaceSize !== undefined ? [`--max-old-space-size=${opts.maxOldSpaceSize}`] : []
-    const spawned = spawn(process.execPath, [...nodeArgs, "--trace-gc", path.join(root, "src/main.ts"), "run", "--no-leader-elect", "--http-port", String(port), "--log-level", "warn", "--log-format", "json", "--namespaces", namespace], {
-      env: { PATH: process.env.PATH ?? "", KUBECONFIG: sim.writeKubeconfig() },
+    const runtime = serviceRuntime(root, opts.runtime, (line) => console.log(line))
+    console.log(`the service: ${runtime.describe}`)
+    // A later --max-old-space-size wins over the runtime's.
+    const nodeArgs = [...runtime.nodeArgs, ...(opts.maxOldSpaceSize !== undefined ? [`--max-old-space-size=${opts.maxOldSpaceSize}`] : [])]
+    const spawned = spawn(process.execPath, [...nodeArgs, "--trace-gc", runtime.entry, "run", "--no-leader-elect", "--http-port", String(port), "--log-level", "warn", "--log-format", "json", "--namespaces", namespace], {
+      env: { ...runtime.env, PATH: process.env.PATH ?? "", KUBECONFIG: sim.writeKubeconfig() },
       stdio: ["ignore", "pipe", "pipe"]
     })
     child = spawned
@@ -294,6 +317,7 @@ const main = async () => {
     const steadyGcs = fullGcs.filter(([at]) => at >= churnStartedAt + 120_000 && at <= churnEndedAt)
     const text = await metrics()
     const result = {
+      runtime: runtime.describe,
       minutes: opts.minutes,
       podsPerMinute: opts.podsPerMinute,
       seeded,

@@ -17,24 +17,8 @@ import { Controller } from "../controller/Controller.ts"
 import { podCleanupLayer } from "../controller/PodCleanup.ts"
 import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
 import { fitSegments, progressLoop, terminalColumns } from "./progress.ts"
+import { defaultDemoOptions, type DemoOptions } from "./demoOptions.ts"
 import { formatReasons, topReasons } from "./report.ts"
-
-export interface DemoOptions {
-  readonly pods: number
-  readonly nodes: number
-  readonly partitioned: string
-  readonly slow: string
-  /** Give up (and say so) after this long. */
-  readonly deadline: Duration.Duration
-}
-
-export const defaultDemoOptions: DemoOptions = {
-  pods: 300,
-  nodes: 6,
-  partitioned: "node-4",
-  slow: "node-5",
-  deadline: Duration.seconds(50)
-}
 
 interface NodeRow {
   pods: number

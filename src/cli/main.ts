@@ -15,7 +15,7 @@ import { type ConfigTree, parseCommandConfig, type ServiceConfig } from "../conf
 import { type Command, readsSetting, settings } from "../config/settings.ts"
 import { loggingLayer } from "../controller/logging.ts"
 import { podCleanupLayer } from "../controller/PodCleanup.ts"
-import { defaultDemoOptions, runDemo } from "./demo.ts"
+import { defaultDemoOptions } from "./demoOptions.ts"
 import { demoHelp, onceHelp, runHelp, usage } from "./help.ts"
 import { runOnce } from "./once.ts"
 
@@ -176,6 +176,8 @@ export const main = (argv: ReadonlyArray<string>): void => {
         config,
         Effect.scoped(
           Effect.gen(function*() {
+            // Loaded only here: the service and `once` never load the simulator.
+            const { runDemo } = yield* Effect.promise(() => import("./demo.ts"))
             const result = yield* runDemo(config)
             if (!result.completed || !result.healthyCleaned) process.exitCode = 1
           })

@@ -17,7 +17,7 @@ import type { KubeClient } from "../kube/KubeClient.ts"
 import { WorkflowApi, workflowApiVersion, workflowResource } from "../kube/WorkflowApi.ts"
 import { PodApi } from "../kube/PodApi.ts"
 import { type InformerCache, makeInformer } from "./informer.ts"
-import { objectKey, podListWatch, workflowListWatch } from "./sources.ts"
+import { podListWatch, workflowListWatch } from "./sources.ts"
 
 export interface ClusterCacheSettings {
   /** Namespaces to watch; empty = all. */
@@ -127,7 +127,6 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
         makeInformer<WorkflowRecord>({
           resource: "workflows",
           ...workflowListWatch(workflowApi, namespace),
-          keyOf: objectKey,
           silenceLimit: settings.watchSilenceLimit,
           onSynced,
           onUpsert: (wf, previous) => tell((h) => h.workflowUpserted(wf, previous)),
@@ -137,7 +136,7 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
       : []
 
     // ---- pods, indexed by workflow ------------------------------------------------------------
-    /** `namespace/workflow` → the keys of its cached pods. */
+    /** `namespace/workflow` → the names of its cached pods (in the workflow's namespace). */
     const podsByWorkflow = new Map<string, Set<string>>()
     const workflowOf = (pod: Pod) => {
       const wf = pod.metadata.labels[LabelKeyWorkflow]
@@ -147,7 +146,6 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
       makeInformer<Pod>({
         resource: "pods",
         ...podListWatch(podApi, namespace, settings.labelSelector),
-        keyOf: objectKey,
         silenceLimit: settings.watchSilenceLimit,
         onSynced,
         onUpsert: (pod) =>
@@ -156,7 +154,7 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
             if (wf !== undefined) {
               let set = podsByWorkflow.get(wf)
               if (set === undefined) podsByWorkflow.set(wf, set = new Set())
-              set.add(objectKey(pod))
+              set.add(pod.metadata.name)
             }
             return tell((h) => h.podUpserted(pod))
           }),
@@ -165,7 +163,7 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
             const wf = workflowOf(pod)
             if (wf !== undefined) {
               const set = podsByWorkflow.get(wf)
-              set?.delete(objectKey(pod))
+              set?.delete(pod.metadata.name)
               if (set?.size === 0) podsByWorkflow.delete(wf)
             }
             return tell((h) => h.podDeleted(pod))
@@ -173,9 +171,9 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
       })
     )
     const podCaches: ReadonlyArray<InformerCache<Pod>> = podInformers.map((i) => i.cache)
-    const podByKey = (key: string) => {
+    const podByName = (namespace: string, name: string) => {
       for (const cache of podCaches) {
-        const pod = cache.get(key)
+        const pod = cache.getByName(namespace, name)
         if (pod !== undefined) return pod
       }
       return undefined
@@ -187,19 +185,19 @@ const makeClusterCache = (settings: ClusterCacheSettings) =>
     const synced = () => podInformers.every((i) => i.cache.synced()) && workflowInformers.every((i) => i.cache.synced())
     return ClusterCache.of({
       workflowCrd: crd,
-      pod: (namespace, name) => podByKey(`${namespace}/${name}`),
+      pod: podByName,
       pods: () => podCaches.flatMap((cache) => [...cache.values()]),
       podsOfWorkflow: (namespace, workflow) => {
         const out: Array<Pod> = []
-        for (const key of podsByWorkflow.get(`${namespace}/${workflow}`) ?? []) {
-          const pod = podByKey(key)
+        for (const name of podsByWorkflow.get(`${namespace}/${workflow}`) ?? []) {
+          const pod = podByName(namespace, name)
           if (pod !== undefined) out.push(pod)
         }
         return out
       },
       workflow: (namespace, name) => {
         const informer = workflowInformers.find((_, i) => namespaces[i] === undefined || namespaces[i] === namespace)
-        return informer?.cache.get(`${namespace}/${name}`)
+        return informer?.cache.getByName(namespace, name)
       },
       synced,
       awaitSynced: Deferred.await(allSynced),

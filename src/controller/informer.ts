@@ -25,16 +25,26 @@
  * - Restarts count in `watch_restarts_total{resource, reason}`: closed, error, silent, stale,
  *   expired, list-error, continue-expired.
  * - All waiting is on `Clock`.
+ * - The cache keeps each object once, by namespace and then name (no key string is built or kept
+ *   per object). A list applies each page as it arrives, moving objects from the cache as it was to
+ *   the one being listed (readers see either version, never none), so a relist of N objects never
+ *   holds 2 × N; what the complete list did not return is deleted. A list that fails part-way
+ *   puts the objects it moved back.
  */
 import { Clock, Data, Duration, Effect, Metric, Random, Stream } from "effect"
 import type { KubeApiError } from "../kube/ApiError.ts"
 import { type WatchEvent, WatchTimeouts, type WatchTimeoutSettings } from "../kube/watchStream.ts"
-import { watchRestarts } from "../engine/metrics.ts"
+import { watchRestartsOf } from "../engine/metrics.ts"
 
 export interface ListPage<A> {
   readonly items: ReadonlyArray<A>
   readonly resourceVersion: string
   readonly continue: string | undefined
+}
+
+/** What the informer reads of an object: where it lives. */
+export interface KubeObject {
+  readonly metadata?: { readonly namespace?: string | undefined; readonly name?: string | undefined } | undefined
 }
 
 export interface InformerOptions<A> {
@@ -44,7 +54,6 @@ export interface InformerOptions<A> {
   readonly list: (options: { readonly continue?: string | undefined; readonly limit: number }) => Effect.Effect<ListPage<A>, KubeApiError>
   /** Runs with `WatchTimeouts` set from `watchTimeout` / `watchInactivityLimit`. */
   readonly watch: (resourceVersion: string) => Stream.Stream<WatchEvent<A>, KubeApiError>
-  readonly keyOf: (object: A) => string
   readonly onUpsert: (object: A, previous: A | undefined) => Effect.Effect<void>
   readonly onDelete: (object: A) => Effect.Effect<void>
   /** Called after every complete list (the first one marks the cache synced). */
@@ -68,6 +77,12 @@ export interface InformerOptions<A> {
   /** Backoff after an error: from `backoffBase` doubling to `backoffMax`. Default 1 s → 30 s. */
   readonly backoffBase?: Duration.Duration | undefined
   readonly backoffMax?: Duration.Duration | undefined
+  /**
+   * Objects per list page. Default 100 (client-go's pager asks for 500): what one page allocates
+   * while it is parsed and decoded (Argo's pods are about 15 KB of JSON each) then dies in V8's
+   * young generation instead of being promoted; with 500, a list of real-sized pods peaked 70 MiB
+   * higher (`npm run bench -- --only scale --realistic`), for no faster a list.
+   */
   readonly pageSize?: number | undefined
 }
 
@@ -86,6 +101,9 @@ export interface InformerHealth {
 
 /** The cache an informer maintains; the loop writes it, everyone else reads it. */
 export interface InformerCache<A> {
+  /** The object `namespace/name` (`""` for a cluster-scoped one). */
+  readonly getByName: (namespace: string, name: string) => A | undefined
+  /** The object of a `namespace/name` key, the form Kubernetes' caches and logs use. */
   readonly get: (key: string) => A | undefined
   readonly values: () => IterableIterator<A>
   readonly size: () => number
@@ -101,8 +119,51 @@ class WatchStale extends Data.TaggedError("WatchStale")<{ readonly eventAgeMs: n
 const resourceVersionOf = (object: unknown): string | undefined =>
   (object as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion
 
-export const makeInformer = <A>(options: InformerOptions<A>) => {
-  const store = new Map<string, A>()
+/** Objects by namespace, then name: a lookup or an update builds no string. */
+class ObjectStore<A> {
+  readonly #byNamespace = new Map<string, Map<string, A>>()
+  #size = 0
+
+  get size(): number {
+    return this.#size
+  }
+
+  get(namespace: string, name: string): A | undefined {
+    return this.#byNamespace.get(namespace)?.get(name)
+  }
+
+  set(namespace: string, name: string, object: A): void {
+    let names = this.#byNamespace.get(namespace)
+    if (names === undefined) this.#byNamespace.set(namespace, names = new Map())
+    const before = names.size
+    names.set(name, object)
+    this.#size += names.size - before
+  }
+
+  /** Removes `namespace/name` and returns what it held. */
+  take(namespace: string, name: string): A | undefined {
+    const names = this.#byNamespace.get(namespace)
+    const object = names?.get(name)
+    if (names === undefined || object === undefined) return undefined
+    names.delete(name)
+    this.#size--
+    if (names.size === 0) this.#byNamespace.delete(namespace)
+    return object
+  }
+
+  *values(): IterableIterator<A> {
+    for (const names of this.#byNamespace.values()) yield* names.values()
+  }
+}
+
+const namespaceOf = (object: KubeObject): string => object.metadata?.namespace ?? ""
+const nameOf = (object: KubeObject): string => object.metadata?.name ?? ""
+
+export const makeInformer = <A extends KubeObject>(options: InformerOptions<A>) => {
+  /** The cache as of the last complete list, and the watch's events since. */
+  let current = new ObjectStore<A>()
+  /** While a list runs: the objects it returned so far (moved out of `current`). */
+  let listing: ObjectStore<A> | undefined
   let synced = false
   /** Clock time of the last real event or complete list. */
   let lastEvidenceAt: number | undefined
@@ -112,7 +173,7 @@ export const makeInformer = <A>(options: InformerOptions<A>) => {
   const eventSilenceMs = Duration.toMillis(options.eventSilenceLimit ?? Duration.minutes(5))
   const backoffBase = Duration.toMillis(options.backoffBase ?? Duration.seconds(1))
   const backoffMax = Duration.toMillis(options.backoffMax ?? Duration.seconds(30))
-  const pageSize = options.pageSize ?? 500
+  const pageSize = options.pageSize ?? 100
   const inactivityMs = Duration.toMillis(options.watchInactivityLimit ?? Duration.seconds(30))
   const timeouts: WatchTimeoutSettings = {
     inactivityMs,
@@ -123,35 +184,36 @@ export const makeInformer = <A>(options: InformerOptions<A>) => {
   const annotate = Effect.annotateLogs({ resource: options.resource })
   const log = (message: string) => annotate(Effect.logInfo(message))
   const warn = (message: string) => annotate(Effect.logWarning(message))
-  const restarted = (reason: string) =>
-    Metric.update(Metric.withAttributes(watchRestarts, { resource: options.resource, reason }), 1)
+  const restarted = (reason: string) => Metric.update(watchRestartsOf(options.resource, reason), 1)
 
   /**
-   * Every page of one consistent list. A continue token that expired (410) restarts the list as one
-   * full, unpaginated list, as client-go's pager does; pages already read are discarded.
+   * Every page of one consistent list, each handed to `apply` as it arrives and then dropped;
+   * returns the list's resourceVersion. A continue token that expired (410) restarts the list as
+   * one full, unpaginated list, as client-go's pager does (pages already applied are applied again).
    */
-  const listAll = Effect.gen(function*() {
-    let items: Array<A> = []
-    let cont: string | undefined
-    let limit = pageSize
-    for (;;) {
-      const page = yield* Effect.result(options.list({ continue: cont, limit }))
-      if (page._tag === "Failure") {
-        if (cont !== undefined && limit > 0 && page.failure._tag === "KubeGoneError") {
-          yield* warn(`list ${options.resource}: the continue token expired after ${items.length} objects; listing again in full`)
-          yield* restarted("continue-expired")
-          items = []
-          cont = undefined
-          limit = 0
-          continue
+  const listPages = (apply: (items: ReadonlyArray<A>) => Effect.Effect<void>) =>
+    Effect.gen(function*() {
+      let listed = 0
+      let cont: string | undefined
+      let limit = pageSize
+      for (;;) {
+        const page = yield* Effect.result(options.list({ continue: cont, limit }))
+        if (page._tag === "Failure") {
+          if (cont !== undefined && limit > 0 && page.failure._tag === "KubeGoneError") {
+            yield* warn(`list ${options.resource}: the continue token expired after ${listed} objects; listing again in full`)
+            yield* restarted("continue-expired")
+            cont = undefined
+            limit = 0
+            continue
+          }
+          return yield* Effect.fail(page.failure)
         }
-        return yield* Effect.fail(page.failure)
+        yield* apply(page.success.items)
+        listed += page.success.items.length
+        cont = page.success.continue
+        if (cont === undefined) return page.success.resourceVersion
       }
-      for (const item of page.success.items) items.push(item)
-      cont = page.success.continue
-      if (cont === undefined) return { items, resourceVersion: page.success.resourceVersion }
-    }
-  })
+    })
 
   /**
    * Lists and makes the cache equal to the result. `check`: a relist after an event silence, which
@@ -159,27 +221,31 @@ export const makeInformer = <A>(options: InformerOptions<A>) => {
    */
   const relist = (check: boolean) =>
     Effect.gen(function*() {
-      const { items, resourceVersion } = yield* listAll
-      const seen = new Set<string>()
+      const incoming = new ObjectStore<A>()
+      listing = incoming
       let changed = 0
       let vanished = 0
-      for (const item of items) {
-        const key = options.keyOf(item)
-        seen.add(key)
-        const previous = store.get(key)
-        const rv = resourceVersionOf(previous)
-        const differs = previous === undefined || rv === undefined || rv !== resourceVersionOf(item)
-        if (differs) changed++
-        store.set(key, item)
-        if (!check || differs) yield* options.onUpsert(item, previous)
+      const resourceVersion = yield* listPages((items) =>
+        Effect.gen(function*() {
+          for (const item of items) {
+            const namespace = namespaceOf(item)
+            const name = nameOf(item)
+            const previous = incoming.get(namespace, name) ?? current.take(namespace, name)
+            const rv = resourceVersionOf(previous)
+            const differs = previous === undefined || rv === undefined || rv !== resourceVersionOf(item)
+            if (differs) changed++
+            incoming.set(namespace, name, item)
+            if (!check || differs) yield* options.onUpsert(item, previous)
+          }
+        })
+      )
+      // What is left of the cache as it was is what the complete list did not return.
+      for (const item of current.values()) {
+        vanished++
+        yield* options.onDelete(item)
       }
-      for (const [key, item] of store) {
-        if (!seen.has(key)) {
-          store.delete(key)
-          vanished++
-          yield* options.onDelete(item)
-        }
-      }
+      current = incoming
+      listing = undefined
       synced = true
       lastEvidenceAt = yield* Clock.currentTimeMillis
       if (check) {
@@ -193,7 +259,16 @@ export const makeInformer = <A>(options: InformerOptions<A>) => {
       }
       if (options.onSynced) yield* options.onSynced()
       return resourceVersion
-    })
+    }).pipe(
+      // A list that failed (or was interrupted) part-way: the objects it moved go back, newest first.
+      Effect.onExit(() =>
+        Effect.sync(() => {
+          if (listing === undefined) return
+          for (const item of listing.values()) current.set(namespaceOf(item), nameOf(item), item)
+          listing = undefined
+        })
+      )
+    )
 
   /** Watches from `resourceVersion` until the stream ends or fails; returns the last version seen. */
   const watchFrom = (resourceVersion: string) =>
@@ -214,13 +289,14 @@ export const makeInformer = <A>(options: InformerOptions<A>) => {
           const object = event.object
           const rv = resourceVersionOf(object)
           if (rv) state.resourceVersion = rv
-          const key = options.keyOf(object)
+          const namespace = namespaceOf(object)
+          const name = nameOf(object)
           if (event.type === "DELETED") {
-            store.delete(key)
+            current.take(namespace, name)
             return options.onDelete(object)
           }
-          const previous = store.get(key)
-          store.set(key, object)
+          const previous = current.get(namespace, name)
+          current.set(namespace, name, object)
           return options.onUpsert(object, previous)
         })).pipe(Effect.provideService(WatchTimeouts, timeouts))
       const watchdog = Effect.gen(function*() {
@@ -304,6 +380,8 @@ export const makeInformer = <A>(options: InformerOptions<A>) => {
     }
   }) as Effect.Effect<never>
 
+  const lookup = (namespace: string, name: string): A | undefined =>
+    listing?.get(namespace, name) ?? current.get(namespace, name)
   const healthAt = (now: number): InformerHealth => {
     const lastEventAgeMs = lastEvidenceAt === undefined ? undefined : now - lastEvidenceAt
     return {
@@ -315,9 +393,16 @@ export const makeInformer = <A>(options: InformerOptions<A>) => {
     }
   }
   const cache: InformerCache<A> = {
-    get: (key) => store.get(key),
-    values: () => store.values(),
-    size: () => store.size,
+    getByName: lookup,
+    get: (key) => {
+      const slash = key.indexOf("/")
+      return slash < 0 ? undefined : lookup(key.slice(0, slash), key.slice(slash + 1))
+    },
+    values: function*() {
+      if (listing !== undefined) yield* listing.values()
+      yield* current.values()
+    },
+    size: () => current.size + (listing?.size ?? 0),
     synced: () => synced,
     health: () => Effect.map(Clock.currentTimeMillis, healthAt),
     healthAt

@@ -11,7 +11,15 @@
  * unset).
  */
 import { Data, Duration, Option, Result, Schema, SchemaTransformation } from "effect"
-import { DefaultTerminationGracePeriodSeconds, FinalizerPodStatus, PodPhases } from "./argo.ts"
+import {
+  AnnotationKeyNodeId,
+  AnnotationKeyNodeName,
+  ArgoExecBinMountPath,
+  DefaultTerminationGracePeriodSeconds,
+  FinalizerPodStatus,
+  PodPhases,
+  VarRunArgoPath
+} from "./argo.ts"
 
 // ---- Schema helpers -----------------------------------------------------------------------------
 
@@ -168,19 +176,134 @@ export const decodePod = (u: unknown): Result.Result<Pod, MalformedPodError> =>
 
 const ArgoAnnotationPrefix = "workflows.argoproj.io/"
 
+/** Argo annotations that are one per pod (never shared); the others repeat and are interned. */
+const uniquePerPod = new Set([AnnotationKeyNodeId, AnnotationKeyNodeName])
+
+/** The mount paths `killCommand` looks for; no other volume mount is read. */
+const killCommandMountPaths = new Set([ArgoExecBinMountPath, VarRunArgoPath])
+
 /**
- * The pod as caches keep it: the decoded slice with only Argo's annotations
- * (`workflows.argoproj.io/*`: pod-gc-strategy, kill-cmd-*, node-id, node-name), since nothing
- * else of them is read; labels stay whole (a podGC label selector may match any of them).
+ * A bounded table of shared values: the first value made for a key is handed out for every later
+ * equal one. When full it starts over, so values that rarely repeat cannot grow it without bound;
+ * what it handed out before stays valid (records only read it).
+ */
+const sharedTable = <A>(capacity: number) => {
+  const table = new Map<string, A>()
+  return (key: string, make: () => A): A => {
+    const found = table.get(key)
+    if (found !== undefined) return found
+    if (table.size >= capacity) table.clear()
+    const made = make()
+    table.set(key, made)
+    return made
+  }
+}
+
+const strings = sharedTable<string>(8192)
+const intern = (s: string): string => strings(s, () => s)
+const sharedStringMaps = sharedTable<Readonly<Record<string, string>>>(4096)
+const sharedFinalizers = sharedTable<ReadonlyArray<string>>(64)
+const sharedSpecs = sharedTable<PodSpec>(4096)
+const sharedStatuses = sharedTable<PodStatus>(1024)
+
+const frozen = <A>(value: A): A => Object.freeze(value)
+const EmptyStrings: Readonly<Record<string, string>> = frozen({})
+const NoFinalizers: ReadonlyArray<string> = frozen([])
+
+/** `labels` as one frozen object shared by every pod with the same labels (in the same order). */
+const sharedLabels = (labels: Readonly<Record<string, string>>): Readonly<Record<string, string>> => {
+  for (const _ in labels) return sharedStringMaps(JSON.stringify(labels), () => frozen({ ...labels }))
+  return EmptyStrings
+}
+
+/** Only Argo's annotations; the node ID and name are the pod's own, the others are interned. */
+const argoAnnotations = (annotations: Readonly<Record<string, string>>): Readonly<Record<string, string>> => {
+  let kept: Record<string, string> | undefined
+  for (const key in annotations) {
+    if (!key.startsWith(ArgoAnnotationPrefix)) continue
+    const value = annotations[key]!
+    ;(kept ??= {})[key] = uniquePerPod.has(key) ? value : intern(value)
+  }
+  return kept ?? EmptyStrings
+}
+
+const compactSpec = (spec: PodSpec): PodSpec => {
+  const containers = spec.containers.map((c) => ({
+    name: c.name,
+    volumeMounts: c.volumeMounts.filter((m) => killCommandMountPaths.has(m.mountPath)).map((m) => ({ name: m.name, mountPath: m.mountPath }))
+  }))
+  const compact: PodSpec = {
+    ...(spec.nodeName === undefined ? {} : { nodeName: spec.nodeName }),
+    ...(spec.terminationGracePeriodSeconds === undefined ? {} : { terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds }),
+    containers
+  }
+  return sharedSpecs(JSON.stringify(compact), () => {
+    for (const c of containers) {
+      for (const m of c.volumeMounts) frozen(m)
+      frozen(c.volumeMounts)
+      frozen(c)
+    }
+    frozen(containers)
+    return frozen(compact)
+  })
+}
+
+const compactState = (state: ContainerState): ContainerState => ({
+  ...(state.running === undefined ? {} : { running: {} }),
+  ...(state.terminated === undefined ? {} : {
+    terminated: {
+      exitCode: state.terminated.exitCode,
+      ...(state.terminated.reason === undefined ? {} : { reason: state.terminated.reason })
+    }
+  }),
+  ...(state.waiting === undefined ? {} : { waiting: state.waiting.reason === undefined ? {} : { reason: state.waiting.reason } })
+})
+
+const compactStatus = (status: PodStatus): PodStatus => {
+  const compact: PodStatus = {
+    ...(status.phase === undefined ? {} : { phase: status.phase }),
+    containerStatuses: status.containerStatuses.map((s) => ({ name: s.name, state: compactState(s.state) }))
+  }
+  return sharedStatuses(JSON.stringify(compact), () => {
+    for (const s of compact.containerStatuses) {
+      for (const v of Object.values(s.state)) frozen(v)
+      frozen(s.state)
+      frozen(s)
+    }
+    frozen(compact.containerStatuses)
+    return frozen(compact)
+  })
+}
+
+/**
+ * The pod as caches keep it: exactly what the decision and the kill commands read, with every
+ * part that pods have in common shared between them. Per pod there are only the pod, its metadata
+ * and its Argo annotations, and the strings that are its own (name, UID, resourceVersion, node ID
+ * and name); its labels, finalizers, spec and status are frozen objects shared by every pod with
+ * equal ones, and the namespace, node name and repeated annotation values are interned (bounded
+ * tables: values that rarely repeat cannot grow them). Left out:
+ * - annotations other than Argo's (`workflows.argoproj.io/*`: pod-gc-strategy, kill-cmd-*,
+ *   node-id, node-name); labels stay whole (a podGC label selector may match any of them);
+ * - volume mounts other than the two `killCommand` looks for (`/argo-bin`, `/var/run/argo`);
+ * - timestamps nothing reads (creation, container start and finish), which would make each spec
+ *   and status the pod's own. `deletionTimestamp` stays.
  */
 export const compactPod = (pod: Pod): Pod => {
-  const annotations: Record<string, string> = {}
-  let dropped = false
-  for (const key in pod.metadata.annotations) {
-    if (key.startsWith(ArgoAnnotationPrefix)) annotations[key] = pod.metadata.annotations[key]!
-    else dropped = true
+  const m = pod.metadata
+  return {
+    metadata: {
+      namespace: intern(m.namespace),
+      name: m.name,
+      uid: m.uid,
+      ...(m.resourceVersion === undefined ? {} : { resourceVersion: m.resourceVersion }),
+      labels: sharedLabels(m.labels),
+      annotations: argoAnnotations(m.annotations),
+      finalizers: m.finalizers.length === 0 ? NoFinalizers : sharedFinalizers(JSON.stringify(m.finalizers), () => frozen([...m.finalizers])),
+      ...(m.deletionTimestamp === undefined ? {} : { deletionTimestamp: m.deletionTimestamp })
+    },
+    spec: compactSpec({ ...pod.spec, ...(pod.spec.nodeName === undefined ? {} : { nodeName: intern(pod.spec.nodeName) }) }),
+    status: compactStatus(pod.status)
   }
-  return dropped ? { ...pod, metadata: { ...pod.metadata, annotations } } : pod
 }
 
 // ---- Helpers ------------------------------------------------------------------------------------

@@ -489,6 +489,8 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               )
           ),
           Effect.annotateLogs({ namespace: request.namespace, pod: request.pod, action: request.action, key: actionKey(request) }),
+          // One span per action, for embedders that install a tracer. Without one it costs about
+          // 15 µs (span and stack capture), against about 6 ms of CPU per action on the healthy path.
           Effect.withSpan(`ActionRunner.${request.action}`, {
             attributes: { namespace: request.namespace, pod: request.pod, attempt: queued.attempt }
           })

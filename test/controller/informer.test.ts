@@ -27,7 +27,6 @@ describe("informer", () => {
       const informer = makeInformer({
         resource: "pods",
         ...podListWatch(pods, ns, ""),
-        keyOf: objectKey,
         onUpsert: (pod) => Effect.sync(() => void upserts.add(objectKey(pod))),
         onDelete: (pod) => Effect.sync(() => void deletes.add(objectKey(pod))),
         silenceLimit: Duration.millis(400),
@@ -89,7 +88,6 @@ describe("informer", () => {
         makeInformer({
           resource: "pods",
           ...podListWatch(pods, ns, ""),
-          keyOf: objectKey,
           onUpsert: () => Effect.void,
           onDelete: (pod) => Effect.sync(() => void deletes.add(objectKey(pod))),
           // A long backoff after the drop leaves time to change the cluster behind its back.
@@ -130,7 +128,6 @@ describe("informer on a quiet cluster", () => {
         makeInformer({
           resource,
           ...podListWatch(pods, ns, ""),
-          keyOf: objectKey,
           onUpsert: (pod) => Effect.sync(() => void seenAt.set(objectKey(pod), Date.now())),
           onDelete: () => Effect.void,
           watchInactivityLimit: Duration.millis(1500),
@@ -171,7 +168,6 @@ describe("informer against a wedged watch, expiring continue tokens and malforme
         makeInformer({
           resource,
           ...podListWatch(pods, ns, ""),
-          keyOf: objectKey,
           onUpsert: () => Effect.void,
           onDelete: () => Effect.void,
           eventSilenceLimit: Duration.millis(1500),
@@ -228,7 +224,6 @@ describe("informer against a wedged watch, expiring continue tokens and malforme
         makeInformer({
           resource,
           ...podListWatch(pods, ns, ""),
-          keyOf: objectKey,
           onUpsert: () => Effect.void,
           onDelete: () => Effect.void,
           backoffBase: Duration.millis(50),
@@ -253,7 +248,6 @@ describe("informer against a wedged watch, expiring continue tokens and malforme
         makeInformer({
           resource,
           ...podListWatch(pods, ns, ""),
-          keyOf: objectKey,
           onUpsert: (pod) => Effect.sync(() => void upserted.push(pod)),
           onDelete: () => Effect.void,
           backoffBase: Duration.millis(50)

@@ -1,7 +1,8 @@
 // Static checks of the Dockerfile and .dockerignore (no Docker engine needed): a multi-stage build
-// on node:24, production dependencies from the lockfile, only package.json, package-lock.json and
-// src/ in the image, a numeric non-root user that matches the Deployment, and an exec-form
-// entrypoint so SIGTERM reaches Node.
+// on node:24, production dependencies from the lockfile, the compiled output built in its own stage
+// (`npm run build`), only package.json, package-lock.json, node_modules and dist/ in the image, a
+// numeric non-root user that matches the Deployment, and an exec-form entrypoint that runs
+// dist/main.js with the heap sized from the container's memory limit, so SIGTERM reaches Node.
 
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -93,27 +94,56 @@ describe("Dockerfile", () => {
 
   it("installs production dependencies with npm ci --omit=dev from the lockfile, never npm install", () => {
     const runs = instructions.filter((i) => i.keyword === "RUN")
-    const ci = runs.filter((i) => /\bnpm\s+ci\b/.test(i.args))
-    expect(ci).toHaveLength(1)
-    expect(ci[0].args).toMatch(/--omit=dev\b/)
+    const production = runs.filter((i) => /\bnpm\s+ci\b/.test(i.args) && /--omit=dev\b/.test(i.args))
+    expect(production).toHaveLength(1)
     expect(runs.filter((i) => /\bnpm\s+(install|i|add)\b/.test(i.args))).toEqual([])
-    // The lockfile is in place before npm ci runs, in the same stage.
-    const stage = stages.find((s) => s.instructions.includes(ci[0]))!
-    const before = stage.instructions.slice(0, stage.instructions.indexOf(ci[0]))
-    const copied = before.filter((i) => i.keyword === "COPY").flatMap((i) => copyParts(i.args).sources)
-    expect(copied).toEqual(expect.arrayContaining(["package.json", "package-lock.json"]))
+    // Every npm ci has the lockfile in place before it runs, in the same stage.
+    for (const ci of runs.filter((i) => /\bnpm\s+ci\b/.test(i.args))) {
+      const stage = stages.find((s) => s.instructions.includes(ci))!
+      const before = stage.instructions.slice(0, stage.instructions.indexOf(ci))
+      const copied = before.filter((i) => i.keyword === "COPY").flatMap((i) => copyParts(i.args).sources)
+      expect(copied).toEqual(expect.arrayContaining(["package.json", "package-lock.json"]))
+    }
   })
 
-  it("the final stage holds only node_modules (from the build stage), package.json, package-lock.json and src/", () => {
+  it("compiles in a build stage of its own (npm run build), with no install scripts", () => {
+    const build = stages.find((s) => s.instructions.some((i) => i.keyword === "RUN" && /\bnpm\s+run\s+build\b/.test(i.args)))
+    expect(build, "a stage runs npm run build").toBeDefined()
+    expect(build).not.toBe(final)
+    const ci = build!.instructions.filter((i) => i.keyword === "RUN" && /\bnpm\s+ci\b/.test(i.args))
+    expect(ci).toHaveLength(1)
+    // The compiler is a devDependency; the `node` devDependency's install script (a second Node
+    // binary) is not run.
+    expect(ci[0].args).not.toMatch(/--omit=dev\b/)
+    expect(ci[0].args).toMatch(/--ignore-scripts\b/)
+    // The sources and the tsconfig files reach the build stage; the TLS fixture does not leave it.
+    const built = build!.instructions.find((i) => i.keyword === "RUN" && /\bnpm\s+run\s+build\b/.test(i.args))!
+    expect(built.args).toMatch(/rm -rf dist\/sim\/tls\b/)
+    const copied = build!.instructions.filter((i) => i.keyword === "COPY").flatMap((i) => copyParts(i.args).sources)
+    expect(copied.some((s) => s === "." || s === "./" || s === "src" || s === "src/")).toBe(true)
+  })
+
+  it("the final stage holds only node_modules (production), dist/ (compiled), package.json and package-lock.json", () => {
     expect(final.instructions.filter((i) => i.keyword === "ADD")).toEqual([])
     expect(final.instructions.filter((i) => i.keyword === "RUN"), "nothing runs in the final stage").toEqual([])
     const copies = final.instructions.filter((i) => i.keyword === "COPY").map((i) => copyParts(i.args))
     const fromStage = copies.filter((c) => c.flags.from !== undefined)
-    expect(fromStage).toHaveLength(1)
-    expect(stages.slice(0, -1).map((s) => s.name)).toContain(fromStage[0].flags.from)
-    expect(fromStage[0].sources.map((s) => s.replace(/\/$/, "").split("/").at(-1))).toEqual(["node_modules"])
+    const lastPart = (p: string) => p.replace(/\/$/, "").split("/").at(-1)
+    expect(fromStage.flatMap((c) => c.sources.map(lastPart)).sort()).toEqual(["dist", "node_modules"])
+    const stageOf = (source: string) => {
+      const copy = fromStage.find((c) => c.sources.map(lastPart).includes(source))!
+      return stages.find((s) => s.name === copy.flags.from)
+    }
+    // node_modules from the stage that installed the production dependencies only; dist/ from the
+    // stage that compiled.
+    const deps = stageOf("node_modules")
+    expect(deps).toBeDefined()
+    expect(deps!.instructions.some((i) => i.keyword === "RUN" && /\bnpm\s+ci\b.*--omit=dev\b/.test(i.args))).toBe(true)
+    const build = stageOf("dist")
+    expect(build).toBeDefined()
+    expect(build!.instructions.some((i) => i.keyword === "RUN" && /\bnpm\s+run\s+build\b/.test(i.args))).toBe(true)
     const local = copies.filter((c) => c.flags.from === undefined).flatMap((c) => c.sources.map((s) => s.replace(/^\.\//, "").replace(/\/$/, "")))
-    expect([...local].sort()).toEqual(["package-lock.json", "package.json", "src"])
+    expect([...local].sort()).toEqual(["package-lock.json", "package.json"])
   })
 
   it("runs as the numeric non-root user 1000, the Deployment's runAsUser", () => {
@@ -136,18 +166,45 @@ describe("Dockerfile", () => {
     expect(exposed.map((p) => p.replace(/\/tcp$/, ""))).toEqual(["8080"])
   })
 
-  it("starts with exec-form ENTRYPOINT [node, src/main.ts] and CMD [run]: no shell, no npm", () => {
+  it("starts with exec-form ENTRYPOINT [node, ...flags, dist/main.js] and CMD [run]: no shell, no npm", () => {
     expect(final.instructions.filter((i) => i.keyword === "ENTRYPOINT")).toHaveLength(1)
     expect(final.instructions.filter((i) => i.keyword === "CMD")).toHaveLength(1)
     const entrypoint = execForm(last(final, "ENTRYPOINT"))
     const cmd = execForm(last(final, "CMD"))
-    expect(entrypoint, "ENTRYPOINT is a JSON array (exec form)").toEqual(["node", "src/main.ts"])
+    expect(entrypoint, "ENTRYPOINT is a JSON array (exec form)").toBeDefined()
+    expect(entrypoint![0]).toBe("node")
+    expect(entrypoint!.at(-1)).toBe("dist/main.js")
     expect(cmd, "CMD is a JSON array (exec form)").toEqual(["run"])
     for (const word of [...entrypoint!, ...cmd!]) {
       expect(["npm", "npx", "sh", "/bin/sh", "bash", "/bin/bash", "-c", "start"]).not.toContain(word)
     }
+    // The compiled entry point exists where the build writes it (rootDir src → outDir dist).
+    // tsconfig files are JSON with comments.
+    const jsonc = readFileSync(join(root, "tsconfig.build.json"), "utf8").replace(/^\s*\/\/.*$/gm, "")
+    const build = JSON.parse(jsonc) as { compilerOptions: { outDir: string; rootDir: string } }
+    expect(build.compilerOptions.outDir.replace(/^\.\//, "")).toBe("dist")
+    expect(build.compilerOptions.rootDir.replace(/^\.\//, "")).toBe("src")
     expect(existsSync(join(root, "src", "main.ts"))).toBe(true)
     expect(instructions.some((i) => i.keyword === "SHELL")).toBe(false)
+  })
+
+  it("sizes V8 for a controller: a bounded young generation, the old one from the container's memory limit", () => {
+    const flags = execForm(last(final, "ENTRYPOINT"))!.slice(1, -1)
+    expect(flags.every((f) => f.startsWith("--")), "only Node flags between node and the script").toBe(true)
+    const semi = flags.map((f) => /^--max-semi-space-size=(\d+)$/.exec(f)).find((m) => m !== null)
+    expect(semi, "--max-semi-space-size").toBeDefined()
+    expect(Number(semi![1])).toBeGreaterThanOrEqual(1)
+    expect(Number(semi![1])).toBeLessThanOrEqual(16)
+    // A percentage of the cgroup limit, so the heap follows the Deployment's limits.memory; no
+    // fixed size that would contradict it.
+    const percent = flags.map((f) => /^--max-old-space-size-percentage=(\d+)$/.exec(f)).find((m) => m !== null)
+    expect(percent, "--max-old-space-size-percentage").toBeDefined()
+    expect(Number(percent![1])).toBeGreaterThanOrEqual(50)
+    expect(Number(percent![1])).toBeLessThanOrEqual(80)
+    expect(flags.some((f) => f.startsWith("--max-old-space-size="))).toBe(false)
+    // The Deployment sets a memory limit for the percentage to apply to.
+    const deployment = readFileSync(join(root, "deploy", "base", "deployment.yaml"), "utf8")
+    expect(deployment).toMatch(/limits:\s*\n\s+memory:\s*\d+Mi/)
   })
 })
 
@@ -161,11 +218,11 @@ describe(".dockerignore", () => {
     for (const p of ["node_modules", ".git", "test", "bench", "dist", "*.tgz", "docs"]) expect(patterns).toContain(p)
   })
 
-  it("does not exclude what the image needs", () => {
-    const needed = ["src", "src/main.ts", "package.json", "package-lock.json"]
+  it("does not exclude what the build needs: sources, tsconfig files, package.json, the lockfile", () => {
+    const needed = ["src", "src/main.ts", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"]
     for (const p of patterns.filter((p) => !p.startsWith("!"))) {
       const body = p.replace(/^\//, "").replace(/\/$/, "")
-      expect(["*", "**", "**/*", ...needed]).not.toContain(body)
+      expect(["*", "**", "**/*", "*.json", "tsconfig*", "tsconfig*.json", ...needed]).not.toContain(body)
       expect(body === "src/*" || body === "src/**", p).toBe(false)
     }
   })

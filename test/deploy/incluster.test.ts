@@ -1,10 +1,12 @@
 /**
- * The in-cluster start path, the way the container runs it: the Dockerfile's ENTRYPOINT + CMD,
- * with KUBERNETES_SERVICE_HOST/PORT and a service-account folder (token, ca.crt, namespace)
- * pointing at the HTTPS simulated cluster. The API calls it makes are checked against the RBAC
- * permissions the manifests grant.
+ * The in-cluster start path, the way the container runs it: the compiled output (`npm run build`)
+ * in the image's layout (dist/, package.json, node_modules), started with the Dockerfile's
+ * ENTRYPOINT + CMD (its Node flags included), with KUBERNETES_SERVICE_HOST/PORT and a
+ * service-account folder (token, ca.crt, namespace) pointing at the HTTPS simulated cluster. The
+ * API calls it makes are checked against the RBAC permissions the manifests grant.
  */
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
+import * as os from "node:os"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { freePort } from "../support/net.ts"
@@ -17,13 +19,22 @@ const root = path.resolve(import.meta.dirname, "../..")
 const TOKEN = "in-cluster-service-account-token"
 let sim: SimCluster
 let sa: string
+/** The image's /app: dist/ as the build wrote it, package.json, and the dependencies. */
+let app: string
 beforeAll(async () => {
+  execFileSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
+  app = fs.mkdtempSync(path.join(os.tmpdir(), "pod-cleanup-app-"))
+  fs.cpSync(path.join(root, "dist"), path.join(app, "dist"), { recursive: true })
+  fs.rmSync(path.join(app, "dist", "sim", "tls"), { recursive: true, force: true })
+  fs.copyFileSync(path.join(root, "package.json"), path.join(app, "package.json"))
+  fs.symlinkSync(path.join(root, "node_modules"), path.join(app, "node_modules"))
   sim = await SimCluster.start({ tls: true, token: TOKEN })
   sa = serviceAccountDir(sim, TOKEN)
-})
+}, 120_000)
 afterAll(async () => {
   await sim?.close()
-  fs.rmSync(sa, { recursive: true, force: true })
+  if (sa !== undefined) fs.rmSync(sa, { recursive: true, force: true })
+  if (app !== undefined) fs.rmSync(app, { recursive: true, force: true })
 })
 
 /** ENTRYPOINT and CMD of the runtime stage, in exec form. */
@@ -55,8 +66,9 @@ describe("in-cluster start, as the container runs it", () => {
     const port = await freePort()
     const [command, ...args] = containerCommand()
     expect(command).toBe("node")
+    expect(args).toContain("dist/main.js")
     const child = spawn(process.execPath, args, {
-      cwd: root,
+      cwd: app,
       env: {
         PATH: process.env.PATH ?? "",
         HOME: sa,
