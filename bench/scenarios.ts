@@ -31,7 +31,7 @@ import {
   withSim
 } from "./common.ts"
 import type { ChildProcess } from "node:child_process"
-import { ActionQueueName } from "../src/engine/metrics.ts"
+import { ActionQueueName } from "../src/metrics.ts"
 import type { RuntimeName, ServiceRuntime } from "./runtime.ts"
 
 const exitedEarly = (child: ChildProcess, what: string) => {

@@ -8,7 +8,7 @@
  */
 import { Clock, Context, Duration, Effect, Fiber, Layer, Metric, Scope } from "effect"
 import { HttpServer } from "effect/http"
-import { breakerTransitions, execTimeouts } from "../engine/metrics.ts"
+import { breakerTransitions, execTimeouts } from "../metrics.ts"
 import { Outcomes } from "../engine/Outcomes.ts"
 import { KubeClient } from "../kube/KubeClient.ts"
 import { loadKubeConfig } from "../kube/KubeConfigSource.ts"

@@ -10,7 +10,7 @@ import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
-import { initMetrics, sampleRuntimeMetrics } from "../engine/metrics.ts"
+import { initMetrics, sampleRuntimeMetrics } from "../metrics.ts"
 import { Controller } from "./Controller.ts"
 
 const routes = HttpRouter.use((router) =>
@@ -35,7 +35,7 @@ const routes = HttpRouter.use((router) =>
       "GET",
       "/metrics",
       Effect.map(
-        // No prefix: every metric carries its full name (see engine/metrics.ts).
+        // No prefix: every metric carries its full name (see src/metrics.ts).
         Effect.andThen(sampleRuntimeMetrics, PrometheusMetrics.format()),
         (body) => HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
       )

@@ -7,7 +7,7 @@
  * lease is released so a follower takes over at its next try (one jittered retry period).
  */
 import { Clock, Context, Duration, Effect, Exit, Layer, Metric, Random, Result } from "effect"
-import { leaderElectionStatus } from "../engine/metrics.ts"
+import { leaderElectionStatus } from "../metrics.ts"
 import type { KubeApiError } from "../kube/ApiError.ts"
 import type { KubeClient } from "../kube/KubeClient.ts"
 import { type Lease, LeaseApi, type LeaseDeadline, type LeaseSpec, localMillis } from "../kube/LeaseApi.ts"

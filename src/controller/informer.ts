@@ -34,7 +34,7 @@
 import { Clock, Data, Duration, Effect, Metric, Random, Stream } from "effect"
 import type { KubeApiError } from "../kube/ApiError.ts"
 import { type WatchEvent, WatchTimeouts, type WatchTimeoutSettings } from "../kube/watchStream.ts"
-import { watchRestartsOf } from "../engine/metrics.ts"
+import { watchRestartsOf } from "../metrics.ts"
 
 export interface ListPage<A> {
   readonly items: ReadonlyArray<A>

@@ -8,7 +8,7 @@
  */
 import { type Clock, Effect, Metric } from "effect"
 import type { ActionName } from "../domain/Action.ts"
-import { destructiveCapReached, destructiveDeferred, destructivePaused } from "./metrics.ts"
+import { destructiveCapReached, destructiveDeferred, destructivePaused } from "../metrics.ts"
 
 export const DestructiveWindowMs = 60_000
 

@@ -22,7 +22,7 @@ import { EventRecorder, EventSubject, podRef, workflowRef } from "./EventRecorde
 import { outcomeEvent } from "./outcomeEvents.ts"
 import { PodCache } from "./PodCache.ts"
 import { defaultEngineSettings, EngineConfig, type EngineSettings } from "./EngineSettings.ts"
-import { ActionQueueName, longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "./metrics.ts"
+import { ActionQueueName, longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "../metrics.ts"
 import { NodeGuard, nodeGuardSettingsOf } from "./NodeGuard.ts"
 import { type Outcome, Outcomes } from "./Outcomes.ts"
 import { makeWorkQueue, type QueueDepth } from "./WorkQueue.ts"

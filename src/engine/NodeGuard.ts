@@ -21,7 +21,7 @@ import { classifyExec, type ExecConnectionLostError, type ExecError, type ExecTi
 import * as Breaker from "./breaker.ts"
 import { defaultEngineSettings, type EngineSettings } from "./EngineSettings.ts"
 import { EventRecorder, EventSubject, type ObjectRef, podRef } from "./EventRecorder.ts"
-import { breakerState, breakerTransitions, execCapWaits, execsInFlight } from "./metrics.ts"
+import { breakerState, breakerTransitions, execCapWaits, execsInFlight } from "../metrics.ts"
 
 export interface NodeGuardSettings {
   /** Concurrent execs per node; 0 means no cap. */

@@ -16,7 +16,7 @@
  */
 import { Context, Effect, Layer, Metric } from "effect"
 import type { ActionName } from "../domain/Action.ts"
-import { actionsTotal } from "./metrics.ts"
+import { actionsTotal } from "../metrics.ts"
 
 export type OutcomeKind = "done" | "skipped" | "failed"
 

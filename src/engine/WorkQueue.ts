@@ -20,7 +20,7 @@ import {
   workqueueRetries,
   workqueueUnfinishedWork,
   workqueueWorkDuration
-} from "./metrics.ts"
+} from "../metrics.ts"
 
 export interface QueueDepth {
   /** Due now, waiting for a worker. */

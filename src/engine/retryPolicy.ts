@@ -6,7 +6,7 @@
  */
 import { Duration, Effect, Metric, Schedule } from "effect"
 import { isRetryable, type KubeApiError } from "../kube/ApiError.ts"
-import { retriesTotal } from "./metrics.ts"
+import { retriesTotal } from "../metrics.ts"
 
 export interface RetrySettings {
   readonly retryBase: Duration.Duration

@@ -17,7 +17,7 @@
  */
 import * as k8s from "@kubernetes/client-node"
 import { Cause, Clock, Context, Duration, Effect, Exit, Layer, type Scope, Semaphore, type Stream } from "effect"
-import { recordApiRequest } from "../engine/metrics.ts"
+import { recordApiRequest } from "../metrics.ts"
 import {
   type ApiRequest,
   deadlineExceeded,

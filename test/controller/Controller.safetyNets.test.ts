@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer, Metric } from "effect"
 import { ActionNames } from "../../src/domain/Action.ts"
-import { dryRunActions } from "../../src/engine/metrics.ts"
+import { dryRunActions } from "../../src/metrics.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { Controller } from "../../src/controller/Controller.ts"
 import { seedWorkflowPods } from "@pod-cleanup/sim"

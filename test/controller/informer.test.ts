@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Metric } from "effect"
-import { watchRestarts } from "../../src/engine/metrics.ts"
+import { watchRestarts } from "../../src/metrics.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
 import { makeInformer } from "../../src/controller/informer.ts"
 import { objectKey, podListWatch } from "../../src/controller/sources.ts"

@@ -14,7 +14,7 @@
 import { Effect, Metric } from "effect"
 import * as fs from "node:fs"
 import { monitorEventLoopDelay } from "node:perf_hooks"
-import { ActionNames } from "../domain/Action.ts"
+import { ActionNames } from "./domain/Action.ts"
 
 // ---- series made once per label values ---------------------------------------------------------
 
@@ -270,7 +270,7 @@ export const sampleRuntimeMetrics: Effect.Effect<void> = Effect.suspend(() => {
 /** pod-cleanup's version, from its package.json (next to `src/` and `dist/`). */
 export const packageVersion = (): string => {
   try {
-    const json = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown }
+    const json = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: unknown }
     return typeof json.version === "string" ? json.version : "unknown"
   } catch {
     return "unknown"

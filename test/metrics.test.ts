@@ -12,7 +12,7 @@ import {
   restClientRequests,
   watchRestarts,
   watchRestartsOf
-} from "../../src/engine/metrics.ts"
+} from "../src/metrics.ts"
 
 const isolated = <A, E>(effect: Effect.Effect<A, E>) => Effect.provideService(effect, Metric.MetricRegistry, new Map())
 
