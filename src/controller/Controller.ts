@@ -71,14 +71,15 @@ const makeController = (settings: ControllerSettings) =>
     let engine: Engine["Service"] | undefined
     let accepting = true
 
-    const inScope = settings.podFilter ?? (() => true)
+    const podFilter = settings.podFilter
+    const inScope = (pod: Pod) => podFilter === undefined || podFilter(objectKey(pod))
     /**
      * Informer handlers only enqueue: the decision runs on the engine's fibers, from the cache. Until
      * every cache has listed once no pod is decided, so a pod is never decided against a workflow
      * cache that is still filling.
      */
     const submit = (pod: Pod) =>
-      !accepting || engine === undefined || !cluster.synced() || !inScope(objectKey(pod))
+      !accepting || engine === undefined || !cluster.synced() || !inScope(pod)
         ? Effect.void
         : engine.enqueue(pod.metadata.namespace, pod.metadata.name)
 
@@ -116,7 +117,17 @@ const makeController = (settings: ControllerSettings) =>
         yield* Effect.addFinalizer(() => Effect.sync(() => engine = undefined))
         yield* cluster.awaitSynced
         yield* Effect.logInfo("leading: reconciling every known pod")
-        const everyPod = Effect.suspend(() => Effect.forEach(cluster.pods(), submit, { discard: true }))
+        // Paced on the intake fibers (`enqueueAll`): the queue never holds every cached pod at once.
+        const everyPod = Effect.suspend(() =>
+          term.enqueueAll(
+            (function*() {
+              for (const pod of cluster.pods()) {
+                if (!accepting) return
+                if (inScope(pod)) yield pod.metadata
+              }
+            })()
+          )
+        )
         yield* everyPod
         const resyncMs = Duration.toMillis(settings.resyncPeriod ?? Duration.minutes(5))
         if (resyncMs <= 0) return yield* Effect.never

@@ -39,6 +39,9 @@ export interface EngineOptions {
   readonly onDecision?: ((result: PlanResult) => void) | undefined
 }
 
+/** Pods of a sweep waiting for an intake fiber at once (a few milliseconds of decisions). */
+export const IntakeSweepBacklog = 256
+
 export interface PlanResult {
   readonly pod: string
   readonly namespace: string
@@ -55,6 +58,12 @@ export class Engine extends Context.Service<Engine, {
    * (deduplicated: many events for one pod make one decision). What informer handlers call.
    */
   readonly enqueue: (namespace: string, name: string) => Effect.Effect<void>
+  /**
+   * `enqueue` for many pods (a sweep over every cached pod: leadership's start, a resync), paced on
+   * the intake fibers: at most `IntakeSweepBacklog` of them wait at once, so a sweep over 100 000
+   * pods never holds them all in the queue.
+   */
+  readonly enqueueAll: (pods: Iterable<{ readonly namespace: string; readonly name: string }>) => Effect.Effect<void>
   /** Decides what a pod needs now without queueing anything (a dry run). */
   readonly plan: (raw: unknown) => Effect.Effect<PlanResult>
   /** Forgets a pod that is gone (its wait for Argo, its queued follow-ups stay to find it gone). */
@@ -534,6 +543,13 @@ const makeEngine = (options: EngineOptions) =>
       submit,
       reconcile,
       enqueue: (namespace, name) => Effect.asVoid(intake.add(`${namespace}/${name}`, { namespace, name })),
+      enqueueAll: (pods) =>
+        Effect.gen(function*() {
+          for (const { namespace, name } of pods) {
+            yield* intake.awaitRoom(IntakeSweepBacklog)
+            yield* intake.add(`${namespace}/${name}`, { namespace, name })
+          }
+        }),
       plan,
       depth: queue.depth,
       busyWorkers: () => running.size,

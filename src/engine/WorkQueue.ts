@@ -11,7 +11,7 @@
  * (after its delay, if it had one), a retry is an add with a delay (client-go's `AddAfter`), the
  * depth counts ready items, and the last two are refreshed by `sampleMetrics`.
  */
-import { Cause, Clock, Effect, Metric, Queue, type Scope } from "effect"
+import { Cause, Clock, Deferred, Effect, Metric, Queue, type Scope } from "effect"
 import {
   workqueueAdds,
   workqueueDepth,
@@ -46,6 +46,12 @@ export interface WorkQueue<A> {
   readonly remove: (key: string) => A | undefined
   /** Whether `key` is queued, delayed or being processed. */
   readonly has: (key: string) => boolean
+  /**
+   * Waits until fewer than `limit` items are ready (at once if that is so already, and at shutdown).
+   * A producer of many keys paces itself on the consumers with it, so the queue never holds them
+   * all at once (a resync of 100 000 cached pods).
+   */
+  readonly awaitRoom: (limit: number) => Effect.Effect<void>
   /** Marks `key` processed; a re-add that came in meanwhile is queued now. */
   readonly done: (key: string) => Effect.Effect<void>
   readonly depth: () => QueueDepth
@@ -216,6 +222,27 @@ export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<
     })
     yield* Effect.forkScoped(scheduler)
 
+    /** Producers waiting for fewer than `limit` ready items, woken as items are taken or removed. */
+    let roomWaiters: Array<{ readonly limit: number; readonly deferred: Deferred.Deferred<void> }> = []
+    let closed = false
+    const wakeRoom = () => {
+      if (roomWaiters.length === 0) return
+      const count = readyCount()
+      const still: typeof roomWaiters = []
+      for (const waiter of roomWaiters) {
+        if (closed || count < waiter.limit) Deferred.doneUnsafe(waiter.deferred, Effect.void)
+        else still.push(waiter)
+      }
+      roomWaiters = still
+    }
+    const awaitRoom = (limit: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (closed || readyCount() < limit) return Effect.void
+        const deferred = Deferred.makeUnsafe<void>()
+        roomWaiters.push({ limit, deferred })
+        return Deferred.await(deferred)
+      })
+
     const take: Effect.Effect<{ readonly key: string; readonly item: A }, Cause.Done> = Effect.flatMap(Queue.take(ready), (key) =>
       Effect.suspend(() => {
         const entry = entries.get(key)
@@ -223,6 +250,7 @@ export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<
         if (entry === undefined || entry.state !== "ready") return take
         entries.set(key, { state: "processing", item: entry.item, at: entry.at, startedAt: clock.currentTimeMillisUnsafe() })
         processingCount++
+        wakeRoom()
         return Effect.as(Effect.andThen(observe(workqueueQueueDuration, entry.readyAt), report), { key, item: entry.item })
       }))
 
@@ -272,11 +300,18 @@ export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<
         case "ready":
           // Its key stays in the ready queue; `take` skips keys that have no ready entry.
           entries.delete(key)
+          wakeRoom()
           return entry.item
       }
     }
 
-    const shutdown = Effect.asVoid(Queue.end(ready))
+    const shutdown = Effect.andThen(
+      Effect.sync(() => {
+        closed = true
+        wakeRoom()
+      }),
+      Effect.asVoid(Queue.end(ready))
+    )
     yield* Effect.addFinalizer(() => shutdown)
     // A queue that is gone (leadership lost) holds nothing: its gauges say so.
     if (name !== undefined) {
@@ -294,8 +329,9 @@ export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<
       remove,
       has: (key) => entries.has(key),
       take,
+      awaitRoom,
       done,
-      depth: () => ({ ready: entries.size - delayedCount - processingCount, delayed: delayedCount, processing: processingCount }),
+      depth: () => ({ ready: readyCount(), delayed: delayedCount, processing: processingCount }),
       pending: () => {
         const out: Array<{ key: string; item: A; at: number }> = []
         for (const [key, entry] of entries) {

@@ -15,6 +15,32 @@ describe("WorkQueue", () => {
       assert.strictEqual((yield* q.take).key, "ns/p/deletePod")
     }))
 
+  it.effect("awaitRoom waits until fewer than `limit` items are ready: woken by takes and removals, released at shutdown", () =>
+    Effect.gen(function*() {
+      const q = yield* makeWorkQueue<string>()
+      yield* Effect.forEach(["a", "b", "c", "d"], (k) => q.add(k, k))
+      yield* q.add("later", "later", 60_000)
+      // Room already: returns at once.
+      yield* q.awaitRoom(5)
+      const producer = yield* Effect.forkChild(q.awaitRoom(3))
+      yield* Effect.yieldNow
+      assert.isUndefined(producer.pollUnsafe(), "4 ready: no room below 3")
+      yield* q.take
+      yield* Effect.yieldNow
+      assert.isUndefined(producer.pollUnsafe(), "3 ready: still none")
+      // A delayed item does not count; a removed ready one frees room like a take.
+      q.remove("c")
+      yield* Fiber.join(producer)
+      assert.deepStrictEqual(q.depth(), { ready: 2, delayed: 1, processing: 1 })
+      const blocked = yield* Effect.forkChild(q.awaitRoom(1))
+      yield* Effect.yieldNow
+      assert.isUndefined(blocked.pollUnsafe())
+      yield* q.shutdown
+      yield* Fiber.join(blocked)
+      // Nothing waits on a queue that is shut down.
+      yield* q.awaitRoom(0)
+    }))
+
   it.effect("runs delayed items at their due time from Clock, earliest first", () =>
     Effect.gen(function*() {
       const q = yield* makeWorkQueue<number>()
