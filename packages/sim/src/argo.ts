@@ -402,6 +402,13 @@ export class ArgoModel {
     this.#byWorkflow.get(keyOf(v.namespace, v.workflow))?.delete(key)
     // A pending record finds the pod gone and does nothing.
     this.#scheduled.delete(uid)
+    // With `requeueMs` Argo sees the pod gone at the workflow's next operation, like any change.
+    if (this.#requeueMs > 0) this.#afterForWorkflow(keyOf(v.namespace, v.workflow), 0, () => this.#judgeGone(v))
+    else this.#judgeGone(v)
+  }
+
+  /** Argo's podReconciliation for a pod no longer in view: its node, unless fulfilled, is Error "pod deleted". */
+  #judgeGone(v: ViewPod): void {
     const d = this.#draft(v.namespace, v.workflow)
     const node = d?.nodes[v.nodeId]
     if (d === undefined || node === undefined) return

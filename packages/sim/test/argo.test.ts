@@ -355,6 +355,24 @@ describe("ArgoModel requeueMs (Argo's DEFAULT_REQUEUE_TIME)", () => {
   })
 })
 
+describe("ArgoModel requeueMs and pods that leave the view", () => {
+  it("a pod labelled completed=true before its workflow's next operation is marked \"pod deleted\" at that operation", async () => {
+    const { sim, core } = await start({ recordLag: 0, requeueMs: 300 })
+    sim.addWorkflow({ namespace: "rqd", name: "w" })
+    stepPod(sim, "rqd", "w", "s1")
+    await sim.waitFor(() => sim.workflowNodes("rqd", "w")?.[nodeOf("w", "s1")] !== undefined, 2000)
+    await sleep(350)
+    const ended = Date.now()
+    finish(sim, "rqd", "w-s1")
+    await core.patchNamespacedPod({ namespace: "rqd", name: "w-s1", body: { metadata: { labels: { "workflows.argoproj.io/completed": "true" } } } }, merge)
+    await sleep(100)
+    expect(sim.argo!.podDeleted).toEqual([])
+    await sim.waitFor(() => sim.argo!.podDeleted.length === 1, 2000)
+    expect(Date.now() - ended).toBeGreaterThanOrEqual(290)
+    expect(sim.workflowNodes("rqd", "w")?.[nodeOf("w", "s1")]).toMatchObject({ phase: "Error", message: "pod deleted" })
+  })
+})
+
 describe("node status storage", () => {
   const decoders: Record<string, (b: Buffer) => Buffer> = {
     "compressed-gzip": gunzipSync,
