@@ -52,6 +52,22 @@ const untilCleaned = (sim: SimProcess, namespace: string, pods: number, child: C
     100
   )
 
+const percentile = (sorted: ReadonlyArray<number>, p: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+
+/** From a node being recorded by Argo's model to its pod being cleaned, in ms (pods with both times). */
+const afterRecord = (
+  cleaned: { readonly times?: Readonly<Record<string, number>> | undefined },
+  argo: { readonly fulfilledAt?: Readonly<Record<string, number>> | undefined }
+) => {
+  const fulfilledAt = argo.fulfilledAt ?? {}
+  const latencies = Object.entries(cleaned.times ?? {})
+    .map(([key, at]) => at - (fulfilledAt[key] ?? Number.NaN))
+    .filter((ms) => Number.isFinite(ms))
+    .sort((a, b) => a - b)
+  return { p50: Math.round(percentile(latencies, 50)), p99: Math.round(percentile(latencies, 99)), max: Math.round(latencies.at(-1) ?? 0) }
+}
+
 /** pod-cleanup `run` in its own process until the simulator has seen every pod of `namespace` cleaned. */
 const measureService = async (sim: SimProcess, namespace: string, pods: number, args: ReadonlyArray<string>, timeoutMs: number) => {
   const before = await sim.stats()
@@ -60,8 +76,12 @@ const measureService = async (sim: SimProcess, namespace: string, pods: number, 
   try {
     await untilCleaned(sim, namespace, pods, child, "pod-cleanup", timeoutMs)
     const usage = childUsage(child)
-    const [cleaned, after, argo] = await Promise.all([sim.cleaned(namespace), sim.stats(), sim.argo()])
-    return { ...sideMeasure(pods, startedAt, cleaned, usage, simDelta(before, after)), nodesMarkedPodDeleted: argo.podDeleted.length }
+    const [cleaned, after, argo] = await Promise.all([sim.cleaned(namespace, true), sim.stats(), sim.argo(true)])
+    return {
+      ...sideMeasure(pods, startedAt, cleaned, usage, simDelta(before, after)),
+      nodesMarkedPodDeleted: argo.podDeleted.length,
+      afterRecordMs: afterRecord(cleaned, argo)
+    }
   } finally {
     await stopChild(child)
   }
@@ -95,7 +115,11 @@ export interface ThroughputResult {
   readonly pods: number
   readonly workers: number
   readonly workflows: number
-  readonly podCleanup: SideMeasure & { readonly nodesMarkedPodDeleted: number }
+  readonly podCleanup: SideMeasure & {
+    readonly nodesMarkedPodDeleted: number
+    /** From Argo's record of a node to its pod's label: what pod-cleanup adds once Argo allows the clean. */
+    readonly afterRecordMs: { readonly p50: number; readonly p99: number; readonly max: number }
+  }
   /** exec SIGTERM to `wait`, then the label patch; no wait for Argo's record (so it may harm nodes). */
   readonly plainLoop: SideMeasure & { readonly errors: number; readonly nodesMarkedPodDeleted: number }
   /** pod-cleanup's steady rate / the loop's: 1 means no overhead. */
@@ -444,9 +468,6 @@ export interface NextToArgoResult {
   readonly exitCode?: number
 }
 
-const percentile = (sorted: ReadonlyArray<number>, p: number) =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-
 /**
  * The service (`run`) or one pass (`once`), each in its own process, next to a model of Argo's
  * workflow-controller that records each pod's node `lag` after the pod ends: how long after the
@@ -509,12 +530,6 @@ export const nextToArgo = async (
     }
     const elapsed = performance.now() - start
     const [cleaned, argo, after] = await Promise.all([sim.cleaned("argo", true), sim.argo(true), sim.stats()])
-    const fulfilledAt = argo.fulfilledAt ?? {}
-    const cleanedAt = cleaned.times ?? {}
-    const latencies = Object.entries(cleanedAt)
-      .map(([key, at]) => at - (fulfilledAt[key] ?? Number.NaN))
-      .filter((ms) => Number.isFinite(ms))
-      .sort((a, b) => a - b)
     const delta = simDelta(before, after)
     return {
       mode,
@@ -522,7 +537,7 @@ export const nextToArgo = async (
       lagMs,
       cleaned: cleaned.count,
       nodesMarkedPodDeleted: argo.podDeleted.length,
-      afterRecordMs: { p50: Math.round(percentile(latencies, 50)), p99: Math.round(percentile(latencies, 99)), max: Math.round(latencies.at(-1) ?? 0) },
+      afterRecordMs: afterRecord(cleaned, argo),
       seconds: seconds(elapsed),
       cpuSeconds: usage.cpuSeconds,
       simCpuSeconds: delta.cpuSeconds,
