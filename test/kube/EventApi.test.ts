@@ -3,22 +3,18 @@
  * `events.k8s.io/v1` Events: what it creates and patches is accepted and stored as written.
  */
 import { EventsV1Api } from "@kubernetes/client-node"
-import { SimCluster } from "@pod-cleanup/sim"
 import { kubeConfig } from "@pod-cleanup/sim/testing"
 import { Effect } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { makeEventApi, microTime } from "../../src/kube/EventApi.ts"
 import { KubeClient } from "../../src/kube/KubeClient.ts"
-import { clientLayer } from "../support/sim.ts"
+import { clientLayer, useSim } from "../support/sim.ts"
 
-let sim: SimCluster
+const sim = useSim()
 let api: EventsV1Api
-
-beforeAll(async () => {
-  sim = await SimCluster.start()
+beforeAll(() => {
   api = kubeConfig(sim).makeApiClient(EventsV1Api)
 })
-afterAll(() => sim.close())
 
 describe("makeEventApi", () => {
   it("pod-cleanup's Event writer (KubeClient.call) creates and patches Events the simulator accepts", async () => {
