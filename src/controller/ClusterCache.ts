@@ -64,10 +64,8 @@ export class ClusterCache extends Context.Service<ClusterCache, {
   readonly addHandler: (handler: ClusterChangeHandler) => Effect.Effect<void, never, Scope.Scope>
 }>()("pod-cleanup/ClusterCache") {
   /** The informers of `settings`, running in the layer's scope. */
-  static readonly layer = (settings: ClusterCacheSettings): Layer.Layer<ClusterCache, never, KubeClient> =>
-    Layer.effect(ClusterCache, Effect.suspend(() => makeClusterCache(settings))).pipe(
-      Layer.provide(Layer.merge(PodApi.layer, WorkflowApi.layer))
-    )
+  static readonly layer = (settings: ClusterCacheSettings): Layer.Layer<ClusterCache, never, PodApi | WorkflowApi> =>
+    Layer.effect(ClusterCache, Effect.suspend(() => makeClusterCache(settings)))
 
   /** The engine's `PodCache`: the pod informers' caches. */
   static readonly layerPodCache: Layer.Layer<PodCache, never, ClusterCache> = Layer.effect(

@@ -11,6 +11,8 @@ import { eventRecorderLayer } from "../engine/EventRecorder.ts"
 import type { PodCache } from "../engine/PodCache.ts"
 import type { WorkflowSource } from "../engine/WorkflowSource.ts"
 import type { KubeClient } from "../kube/KubeClient.ts"
+import { PodApi } from "../kube/PodApi.ts"
+import { WorkflowApi } from "../kube/WorkflowApi.ts"
 import { ClusterCache } from "./ClusterCache.ts"
 import type { ServiceConfig } from "../config/Config.ts"
 import { Controller, type ControllerSettings } from "./Controller.ts"
@@ -39,7 +41,9 @@ export const controllerLayer = (
   Controller.layer(settings).pipe(
     Layer.provideMerge(Engine.layerServices(engine)),
     Layer.provideMerge(Layer.merge(ClusterCache.layerPodCache, ClusterCache.layerWorkflowSource)),
-    Layer.provideMerge(ClusterCache.layer(settings))
+    Layer.provideMerge(ClusterCache.layer(settings)),
+    // The one PodApi (the engine's services name the same layer, built once) and WorkflowApi.
+    Layer.provideMerge(Layer.merge(PodApi.layer, WorkflowApi.layer))
   )
 
 /**

@@ -10,6 +10,8 @@ import { Context, Duration, Effect, Layer, Logger, Result } from "effect"
 import { WorkflowSource } from "../../src/engine/WorkflowSource.ts"
 import { ClusterCache } from "../../src/controller/ClusterCache.ts"
 import type { SimCluster } from "@pod-cleanup/sim"
+import { PodApi } from "../../src/kube/PodApi.ts"
+import { WorkflowApi } from "../../src/kube/WorkflowApi.ts"
 import { clientLayer, realSleep, useSim } from "../support/sim.ts"
 
 const sim = useSim()
@@ -21,6 +23,7 @@ const sourceAgainst = (cluster: SimCluster, namespace: string) =>
     const services = yield* Layer.build(
       ClusterCache.layerWorkflowSource.pipe(
         Layer.provideMerge(ClusterCache.layer({ namespaces: [namespace], labelSelector: "workflows.argoproj.io/workflow" })),
+        Layer.provide(Layer.merge(PodApi.layer, WorkflowApi.layer)),
         Layer.provide(clientLayer(cluster, { requestTimeout: Duration.millis(500) })),
         Layer.provide(Logger.layer([Logger.map(Logger.formatLogFmt, () => undefined)]))
       )
