@@ -52,6 +52,9 @@ describe("engine timing (TestClock)", () => {
       // Killed, the pod is decided again: OnPodCompletion deletes it after the 5 s default delay.
       yield* advance(5_500)
       yield* waitFor(sim, () => sim.getPod("argo", "ignore-term") === undefined)
+      // The simulator removes the pod before its answer reaches the engine: wait for the outcome too.
+      const ledger = yield* Outcomes
+      yield* waitFor(sim, () => ledger.forPod("argo", "ignore-term").some((o) => o.action === "deletePod"))
       const outcomes = yield* outcomesOf("ignore-term")
       assert.strictEqual(outcomes.terminateContainers?.kind, "done")
       assert.strictEqual(outcomes.killContainers?.kind, "done")
