@@ -60,11 +60,10 @@ export class WorkflowApi extends Context.Service<WorkflowApi, {
    */
   readonly crdPresent: (namespace?: string | undefined) => Effect.Effect<boolean>
 }>()("pod-cleanup/WorkflowApi") {
-  /** The service over the context's `KubeClient` (for a caller that builds it inline). */
-  static readonly make: Effect.Effect<WorkflowApi["Service"], never, KubeClient> = Effect.map(KubeClient, (client) =>
-    makeWorkflowApi(client))
-
-  static readonly layer: Layer.Layer<WorkflowApi, never, KubeClient> = Layer.effect(WorkflowApi, WorkflowApi.make)
+  static readonly layer: Layer.Layer<WorkflowApi, never, KubeClient> = Layer.effect(
+    WorkflowApi,
+    Effect.map(KubeClient, (client) => makeWorkflowApi(client))
+  )
 }
 
 const makeWorkflowApi = (client: KubeClient["Service"]): WorkflowApi["Service"] => {

@@ -6,24 +6,20 @@
  * the same kind of cluster.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Result } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { runOnce } from "../../src/cli/once.ts"
 import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
-import { parseConfig, type ServiceConfig } from "../../src/config/Config.ts"
+import type { ServiceConfig } from "../../src/config/Config.ts"
 import { Controller } from "../../src/controller/Controller.ts"
 import { seedWorkflowPods } from "@pod-cleanup/sim"
 import { useSim, waitFor } from "../support/sim.ts"
-import { serviceAgainst } from "../support/service.ts"
+import { configOf, serviceAgainst } from "../support/service.ts"
 
 const LAG_MS = 3_000
 
 const sim = useSim({ argo: { recordLag: LAG_MS } })
 
-const configOf = (argv: ReadonlyArray<string>): ServiceConfig => {
-  const parsed = parseConfig(["--no-leader-elect", "--log-level", "error", ...argv], {})
-  if (Result.isFailure(parsed)) throw new Error(parsed.failure.message)
-  return parsed.success
-}
+const configFor = (argv: ReadonlyArray<string>): ServiceConfig => configOf(["--no-leader-elect", "--log-level", "error", ...argv])
 
 const labelled = (namespace: string, name: string) =>
   sim.getPod(namespace, name)?.metadata?.labels?.["workflows.argoproj.io/completed"] === "true"
@@ -49,7 +45,7 @@ describe("next to Argo's controller", () => {
       const names = [...deleted.pods, ...kept.pods].map((p) => p.metadata!.name!)
       const deletes = (name: string) => name.startsWith("del")
       const cleaned = watchCleaned("lag", names, deletes)
-      const services = yield* Layer.build(serviceAgainst(sim, configOf(["--namespaces", "lag"])))
+      const services = yield* Layer.build(serviceAgainst(sim, configFor(["--namespaces", "lag"])))
       const controller = Context.get(services, Controller)
 
       // Signalled at once (Argo's record depends on the wait container ending) ...
@@ -81,7 +77,7 @@ describe("next to Argo's controller", () => {
       const seeded = seedWorkflowPods(sim, { pods: 12, nodes: 2, namespace: "once-lag", podGCStrategy: "OnPodCompletion", workflowPhase: "Running", workflows: 2 })
       const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
       const before = sim.argo!.podDeleted.length
-      const report = yield* runOnce(configOf(["--namespaces", "once-lag"]), loaded, { dryRun: false, output: "table" })
+      const report = yield* runOnce(configFor(["--namespaces", "once-lag"]), loaded, { dryRun: false, output: "table" })
       assert.isFalse(report.timedOut)
       assert.strictEqual(report.failed, 0)
       for (const pod of seeded.pods) assert.isUndefined(sim.getPod("once-lag", pod.metadata!.name!), `${pod.metadata!.name} deleted`)
@@ -96,7 +92,7 @@ describe("next to Argo's controller", () => {
       // main and wait have ended, Argo has not recorded the node yet.
       for (const pod of seeded.pods) sim.setContainerState("dry-lag", pod.metadata!.name!, "wait", "terminated", 0)
       const loaded = yield* loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })
-      const report = yield* runOnce(configOf(["--namespaces", "dry-lag"]), loaded, { dryRun: true, output: "json" })
+      const report = yield* runOnce(configFor(["--namespaces", "dry-lag"]), loaded, { dryRun: true, output: "json" })
       assert.strictEqual(report.rows.length, 2)
       for (const row of report.rows) {
         assert.strictEqual(row.outcome, "waiting")

@@ -7,8 +7,8 @@ import { Context, Effect, Layer, Logger, Result } from "effect"
 import { HttpServer } from "effect/http"
 import { parseConfig, type ServiceConfig } from "../../src/config/Config.ts"
 import { podCleanupCoreLayer, podCleanupLayer } from "../../src/controller/PodCleanup.ts"
-import { KubeClient } from "../../src/kube/KubeClient.ts"
-import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
+import type { KubeClient } from "../../src/kube/KubeClient.ts"
+import { clientLayer } from "./sim.ts"
 
 /** The configuration `argv` gives; a malformed one fails the test with its message. */
 export const configOf = (argv: ReadonlyArray<string>): ServiceConfig => {
@@ -16,15 +16,6 @@ export const configOf = (argv: ReadonlyArray<string>): ServiceConfig => {
   if (Result.isFailure(config)) throw new Error(config.failure.message)
   return config.success
 }
-
-/** A `KubeClient` from the kubeconfig file `sim` wrote (or `kubeconfig`), its pool closed with the layer. */
-const kubeconfigClient = (sim: SimCluster, kubeconfig?: string) =>
-  Layer.unwrap(
-    Effect.map(
-      Effect.orDie(loadKubeConfig({ kubeconfig: kubeconfig ?? sim.writeKubeconfig(), env: {} })),
-      (loaded) => KubeClient.layerFromLoaded(loaded)
-    )
-  )
 
 export interface ServiceOptions {
   /** Another kubeconfig file than the simulator's default (another token, another identity). */
@@ -40,7 +31,7 @@ const against = <A, E>(
   options: ServiceOptions
 ) => {
   const parsed = Array.isArray(config) ? configOf(config) : config as ServiceConfig
-  const service = layer(parsed).pipe(Layer.provide(kubeconfigClient(sim, options.kubeconfig)))
+  const service = layer(parsed).pipe(Layer.provide(clientLayer(sim, {}, options.kubeconfig)))
   const lines = options.logLines
   return lines === undefined
     ? service

@@ -19,11 +19,14 @@ import { loadKubeConfig } from "../../src/kube/KubeConfigSource.ts"
 import { type ExecSettings, PodExec } from "../../src/kube/PodExec.ts"
 import { PodApi } from "../../src/kube/PodApi.ts"
 
-/** A KubeClient for `sim`, loaded from the kubeconfig file it wrote; its connections close with the layer. */
-export const clientLayer = (sim: SimCluster, options: KubeClientOptions = {}) =>
+/**
+ * A KubeClient for `sim`, loaded from the kubeconfig file it wrote (or `kubeconfig`, another file
+ * for it: another token, another identity); its connections close with the layer.
+ */
+export const clientLayer = (sim: SimCluster, options: KubeClientOptions = {}, kubeconfig?: string) =>
   Layer.unwrap(
     Effect.map(
-      Effect.orDie(loadKubeConfig({ kubeconfig: sim.writeKubeconfig(), env: {} })),
+      Effect.orDie(loadKubeConfig({ kubeconfig: kubeconfig ?? sim.writeKubeconfig(), env: {} })),
       (loaded) => KubeClient.layerFromLoaded(loaded, options)
     )
   )
