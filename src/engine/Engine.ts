@@ -498,6 +498,9 @@ const makeEngine = (options: EngineOptions) =>
       })
     )
 
+    const enqueue = (namespace: string, name: string): Effect.Effect<void> =>
+      Effect.asVoid(intake.add(`${namespace}/${name}`, { namespace, name }))
+
     const fibers = yield* Effect.forEach(
       Array.from({ length: Math.max(1, settings.workers) }, (_, i) => i),
       (i) => Effect.forkIn(worker(i), scope)
@@ -542,12 +545,12 @@ const makeEngine = (options: EngineOptions) =>
       },
       submit,
       reconcile,
-      enqueue: (namespace, name) => Effect.asVoid(intake.add(`${namespace}/${name}`, { namespace, name })),
+      enqueue,
       enqueueAll: (pods) =>
         Effect.gen(function*() {
           for (const { namespace, name } of pods) {
             yield* intake.awaitRoom(IntakeSweepBacklog)
-            yield* intake.add(`${namespace}/${name}`, { namespace, name })
+            yield* enqueue(namespace, name)
           }
         }),
       plan,
