@@ -166,8 +166,10 @@ export const workqueueLongestRunning = Metric.gauge("workqueue_longest_running_p
   description: "How many seconds has the longest running processor for workqueue been running"
 })
 
-/** The name label of the action queue's workqueue series. */
+/** The name label of the action queue's workqueue series: the signal lane (execs; every action with `apiWorkers` 0). */
 export const ActionQueueName = "pod_cleanup"
+/** The name label of the API lane's workqueue series (label, delete, finalizer removal). */
+export const ApiActionQueueName = "pod_cleanup_api"
 
 // ---- client-go REST client ----------------------------------------------------------------------
 
@@ -296,13 +298,14 @@ export const initMetrics: Effect.Effect<void> = Effect.suspend(() => {
     Metric.update(destructiveCapReached, 0),
     Metric.update(destructivePaused, 0),
     Metric.update(execsInFlight, 0),
-    Metric.update(workqueueAdds.pipe(Metric.withAttributes({ name: ActionQueueName })), 0),
-    Metric.update(workqueueRetries.pipe(Metric.withAttributes({ name: ActionQueueName })), 0),
-    Metric.update(workqueueDepth.pipe(Metric.withAttributes({ name: ActionQueueName })), 0),
-    Metric.update(workqueueUnfinishedWork.pipe(Metric.withAttributes({ name: ActionQueueName })), 0),
-    Metric.update(workqueueLongestRunning.pipe(Metric.withAttributes({ name: ActionQueueName })), 0),
     Metric.update(processCpuSeconds, 0)
   ]
+  for (const name of [ActionQueueName, ApiActionQueueName]) {
+    const queueSeries: ReadonlyArray<Metric.Metric<number, unknown>> = [workqueueAdds, workqueueRetries, workqueueDepth, workqueueUnfinishedWork, workqueueLongestRunning]
+    for (const series of queueSeries) {
+      updates.push(Metric.update(Metric.withAttributes(series, { name }), 0))
+    }
+  }
   for (const result of ["acquired", "timeout"]) updates.push(Metric.update(Metric.withAttributes(execCapWaits, { result }), 0))
   for (const action of ActionNames) {
     for (const outcome of outcomeKinds) updates.push(Metric.update(Metric.withAttributes(actionsTotal, { action, outcome }), 0))

@@ -200,8 +200,16 @@ export const settings: ReadonlyArray<AnySetting> = [
     env: "POD_CLEANUP_WORKERS",
     flag: "--workers",
     metavar: "n",
-    description: "Worker fibers that run cleanup actions (1..256).",
+    description: "Worker fibers that signal containers (exec), and run every action when --api-workers is 0 (1..256).",
     codec: integer(1, 256)
+  }),
+  engineSetting({
+    path: "engine.apiWorkers",
+    env: "POD_CLEANUP_API_WORKERS",
+    flag: "--api-workers",
+    metavar: "n",
+    description: "Worker fibers of their own for labels, deletes and finalizer removals, so they never wait behind an exec (0..256; 0 = they share --workers, as Argo).",
+    codec: integer(0, 256)
   }),
   engineSetting({
     path: "engine.execTimeout",

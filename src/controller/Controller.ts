@@ -13,7 +13,7 @@ import { podNodeId } from "../domain/policy.ts"
 import type { Pod } from "../domain/Pod.ts"
 import { changedNodeIds, workflowFieldsEqual, type WorkflowRecord, workflowInputsEqual } from "../domain/workflow.ts"
 import { Engine, type PlanResult } from "../engine/Engine.ts"
-import { EngineConfig } from "../engine/EngineSettings.ts"
+import { EngineConfig, workerCount } from "../engine/EngineSettings.ts"
 import { ClusterCache } from "./ClusterCache.ts"
 import { LeaderElection } from "./LeaderElection.ts"
 import { objectKey } from "./sources.ts"
@@ -167,7 +167,7 @@ const makeController = (settings: ControllerSettings) =>
         if (!cache.synced) detail.push("caches not synced yet")
         const deadLoops = cache.loopsStopped + (leaderLoop.pollUnsafe() !== undefined ? 1 : 0)
         if (deadLoops > 0) detail.push(`${deadLoops} loop(s) stopped`)
-        const workersDown = engine !== undefined && engine.workersAlive() < engineSettings.workers
+        const workersDown = engine !== undefined && engine.workersAlive() < workerCount(engineSettings)
         if (workersDown) detail.push("engine workers stopped")
         detail.push(...cache.staleWatches)
         return {

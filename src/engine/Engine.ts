@@ -1,7 +1,10 @@
 /**
- * The cleanup engine: a deduplicating, time-aware queue drained by a bounded pool of N worker
- * fibers (default 4), fed by intake fibers that decide pods (`decidePod`) from the cache as
- * informers ask for them. Every action that enters it ends in a recorded outcome; a requeue (a busy
+ * The cleanup engine: deduplicating, time-aware queues drained by bounded pools of worker fibers,
+ * fed by intake fibers that decide pods (`decidePod`) from the cache as informers ask for them.
+ * Actions run in two lanes, each a queue with its own pool: the signals (SIGTERM, SIGKILL: execs,
+ * `workers`, default 4) and the actions that need only the API (label, delete, finalizer removal:
+ * `apiWorkers`, default 4), so a label or a delete never waits behind execs, however slow or hung
+ * (with `apiWorkers` 0 one pool runs both, as Argo's does). Every action that enters it ends in a recorded outcome; a requeue (a busy
  * node, a timed-out exec to retry), a retryable failure (with backoff, a bounded number of times)
  * and follow-ups (SIGKILL after the grace period, a delayed delete) go back through the queue, so a
  * worker never sleeps on a delay. Every action carries the UID of the pod it was decided for.
@@ -21,11 +24,11 @@ import { ApiRateLimiter } from "./ApiRateLimiter.ts"
 import { EventRecorder, EventSubject, podRef, workflowRef } from "./EventRecorder.ts"
 import { outcomeEvent } from "./outcomeEvents.ts"
 import { PodCache } from "./PodCache.ts"
-import { defaultEngineSettings, EngineConfig, type EngineSettings } from "./EngineSettings.ts"
-import { ActionQueueName, longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "../metrics.ts"
+import { defaultEngineSettings, EngineConfig, type EngineSettings, workerCount } from "./EngineSettings.ts"
+import { ActionQueueName, ApiActionQueueName, longestRunningSeconds, podsWaitingForArgo, queueDepth, retriesTotal, workersBusy } from "../metrics.ts"
 import { NodeGuard, nodeGuardSettingsOf } from "./NodeGuard.ts"
 import { type Outcome, Outcomes } from "./Outcomes.ts"
-import { makeWorkQueue, type QueueDepth } from "./WorkQueue.ts"
+import { makeWorkQueue, type QueueDepth, type WorkQueue } from "./WorkQueue.ts"
 import { WorkflowSource } from "./WorkflowSource.ts"
 
 export interface EngineOptions {
@@ -74,7 +77,10 @@ export class Engine extends Context.Service<Engine, {
   readonly activePods: () => ReadonlySet<string>
   readonly depth: () => QueueDepth
   readonly busyWorkers: () => number
-  /** Worker fibers still alive (for health checks: a dead loop is not a healthy engine). */
+  /**
+   * Worker fibers still alive, of `workerCount(settings)` (for health checks: a dead loop is not a
+   * healthy engine).
+   */
   readonly workersAlive: () => number
   /** Waits until nothing is queued, delayed or running. */
   readonly awaitIdle: Effect.Effect<void>
@@ -144,6 +150,9 @@ export type EngineServices = EngineConfig | Outcomes | NodeGuard | ApiRateLimite
 /** What `Engine.make` takes from its context: the engine's services and its pod and workflow sources. */
 export type EngineDependencies = EngineServices | PodCache | WorkflowSource
 
+/** Whether an action signals containers (an exec, on the signal lane, bound by its node's slots). */
+const usesExec = (action: ActionRequest["action"]) => action === "terminateContainers" || action === "killContainers"
+
 const makeEngine = (options: EngineOptions) =>
   Effect.gen(function*() {
     const settings = yield* EngineConfig
@@ -153,7 +162,11 @@ const makeEngine = (options: EngineOptions) =>
     const pods = yield* PodApi
     const guard = yield* NodeGuard
     const clock = yield* Clock.Clock
-    const queue = yield* makeWorkQueue<QueuedAction>({ name: ActionQueueName })
+    /** The signal lane (execs); the API lane is its own queue unless `apiWorkers` is 0. */
+    const signals = yield* makeWorkQueue<QueuedAction>({ name: ActionQueueName })
+    const apiLane = settings.apiWorkers > 0 ? yield* makeWorkQueue<QueuedAction>({ name: ApiActionQueueName }) : signals
+    const lanes = apiLane === signals ? [signals] : [signals, apiLane]
+    const laneOf = (action: ActionRequest["action"]) => usesExec(action) ? signals : apiLane
     /** Pods to decide again (keys `namespace/name`), read from the cache when their turn comes. */
     const intake = yield* makeWorkQueue<{ readonly namespace: string; readonly name: string }>({ name: `${ActionQueueName}_intake` })
     const cache = yield* PodCache
@@ -173,8 +186,18 @@ const makeEngine = (options: EngineOptions) =>
       for (const waiter of woken) Deferred.doneUnsafe(waiter, Effect.void)
     }
 
+    const depth = (): QueueDepth => {
+      let ready = 0, delayed = 0, processing = 0
+      for (const lane of lanes) {
+        const d = lane.depth()
+        ready += d.ready
+        delayed += d.delayed
+        processing += d.processing
+      }
+      return { ready, delayed, processing }
+    }
     const total = () => {
-      const d = queue.depth()
+      const d = depth()
       const i = intake.depth()
       return d.ready + d.delayed + d.processing + i.ready + i.delayed + i.processing + parked.size
     }
@@ -186,7 +209,7 @@ const makeEngine = (options: EngineOptions) =>
     }
 
     const submit = (request: ActionRequest, delay: Duration.Duration = Duration.zero, node?: string) =>
-      queue.add(actionKey(request), { request, attempt: 1, node }, clock.currentTimeMillisUnsafe() + Duration.toMillis(delay))
+      laneOf(request.action).add(actionKey(request), { request, attempt: 1, node }, clock.currentTimeMillisUnsafe() + Duration.toMillis(delay))
 
     /** Actions waiting in a node's line, so that they get an outcome if the engine stops first. */
     const parked = new Map<string, QueuedAction>()
@@ -204,7 +227,7 @@ const makeEngine = (options: EngineOptions) =>
             Effect.gen(function*() {
               parked.delete(key)
               const held = Result.isSuccess(slot) ? slot.success : undefined
-              const added = yield* queue.add(key, { ...item, slot: held }, clock.currentTimeMillisUnsafe())
+              const added = yield* signals.add(key, { ...item, slot: held }, clock.currentTimeMillisUnsafe())
               // The same action was queued meanwhile (a watch event): it goes instead, without the slot.
               if (!added && held !== undefined) yield* held.release
               wakeIdle()
@@ -213,8 +236,6 @@ const makeEngine = (options: EngineOptions) =>
         scope
       )
     const releaseSlot = (item: QueuedAction) => item.slot === undefined ? Effect.void : item.slot.release
-    const usesExec = (item: QueuedAction) =>
-      item.request.action === "terminateContainers" || item.request.action === "killContainers"
 
     const workflowOf = (pod: Pod): Effect.Effect<WorkflowContext, string> => {
       const wf = pod.metadata.labels[LabelKeyWorkflow]
@@ -237,9 +258,9 @@ const makeEngine = (options: EngineOptions) =>
     /** The pod name's SIGKILL waiting in the queue or running now, if any (it may be an earlier pod's). */
     const pendingKill = (pod: Pod): { readonly item: QueuedAction; readonly running: boolean } | undefined => {
       const key = killKey(pod)
-      if (!queue.has(key)) return undefined
+      if (!signals.has(key)) return undefined
       for (const r of running.values()) if (r.key === key) return { item: r.item, running: true }
-      const waiting = queue.pending().find((p) => p.key === key)
+      const waiting = signals.pending().find((p) => p.key === key)
       return waiting === undefined ? undefined : { item: waiting.item, running: false }
     }
 
@@ -278,7 +299,7 @@ const makeEngine = (options: EngineOptions) =>
         }
         // Nothing runs in the pod any more: a pending SIGKILL has nothing to do.
         if (runningContainers(pod).length === 0 && pod.status.phase !== "Pending") {
-          const kill = queue.remove(killKey(pod))
+          const kill = signals.remove(killKey(pod))
           if (kill !== undefined) {
             yield* releaseSlot(kill)
             yield* record(kill, killKey(pod), "done", "nothing left to kill: every container stopped after SIGTERM")
@@ -291,7 +312,7 @@ const makeEngine = (options: EngineOptions) =>
         const staleUid = kill?.item.request.uid
         if (kill !== undefined && staleUid !== undefined && staleUid !== pod.metadata.uid) {
           // One that runs already finds the pod replaced itself; a waiting one is dropped here.
-          const stale = kill.running ? undefined : queue.remove(killKey(pod))
+          const stale = kill.running ? undefined : signals.remove(killKey(pod))
           if (stale !== undefined) {
             yield* record(stale, killKey(pod), "skipped", `pod replaced: ${key} now has uid ${pod.metadata.uid}, not ${staleUid}; left untouched`)
             wakeIdle()
@@ -378,7 +399,7 @@ const makeEngine = (options: EngineOptions) =>
         return Effect.andThen(events.record({ ...e, regarding }), onWorkflow)
       })
 
-    const worker = (id: number) =>
+    const worker = (id: number, queue: WorkQueue<QueuedAction>) =>
       Effect.forever(
         Effect.gen(function*() {
           const { key, item } = yield* queue.take
@@ -388,7 +409,7 @@ const makeEngine = (options: EngineOptions) =>
             yield* queue.done(key)
             return
           }
-          if (item.node !== undefined && item.slot === undefined && usesExec(item) && guard.isBusy(item.node)) {
+          if (item.node !== undefined && item.slot === undefined && usesExec(item.request.action) && guard.isBusy(item.node)) {
             parked.set(key, item)
             yield* park(key, item, item.node)
             yield* queue.done(key)
@@ -466,7 +487,7 @@ const makeEngine = (options: EngineOptions) =>
 
     const sampler = Effect.forever(
       Effect.gen(function*() {
-        const d = queue.depth()
+        const d = depth()
         yield* Metric.update(Metric.withAttributes(queueDepth, { state: "ready" }), d.ready)
         yield* Metric.update(Metric.withAttributes(queueDepth, { state: "delayed" }), d.delayed)
         yield* Metric.update(Metric.withAttributes(queueDepth, { state: "processing" }), d.processing)
@@ -476,7 +497,7 @@ const makeEngine = (options: EngineOptions) =>
         let oldest = now
         for (const r of running.values()) oldest = Math.min(oldest, r.since)
         yield* Metric.update(longestRunningSeconds, (now - oldest) / 1000)
-        yield* queue.sampleMetrics
+        for (const lane of lanes) yield* lane.sampleMetrics
         yield* intake.sampleMetrics
         yield* Effect.sleep("1 second")
       })
@@ -501,9 +522,10 @@ const makeEngine = (options: EngineOptions) =>
     const enqueue = (namespace: string, name: string): Effect.Effect<void> =>
       Effect.asVoid(intake.add(`${namespace}/${name}`, { namespace, name }))
 
+    const signalWorkers = Math.max(1, settings.workers)
     const fibers = yield* Effect.forEach(
-      Array.from({ length: Math.max(1, settings.workers) }, (_, i) => i),
-      (i) => Effect.forkIn(worker(i), scope)
+      Array.from({ length: workerCount(settings) }, (_, i) => i),
+      (i) => Effect.forkIn(worker(i, i < signalWorkers ? signals : apiLane), scope)
     )
     // Two: a decision that has to read a workflow from the API does not hold up the others.
     const intakeFibers = yield* Effect.forEach([0, 1], () => Effect.forkIn(intakeLoop, scope))
@@ -513,8 +535,10 @@ const makeEngine = (options: EngineOptions) =>
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         yield* Fiber.interruptAll(fibers)
-        for (const pending of queue.pending()) {
-          yield* record(pending.item, pending.key, "skipped", "not run: the engine stopped first")
+        for (const lane of lanes) {
+          for (const pending of lane.pending()) {
+            yield* record(pending.item, pending.key, "skipped", "not run: the engine stopped first")
+          }
         }
         for (const [key, item] of parked) {
           yield* record(item, key, "skipped", "not run: the engine stopped while it waited for a slot of its node")
@@ -528,7 +552,7 @@ const makeEngine = (options: EngineOptions) =>
           waiting.delete(`${namespace}/${pod}`)
           // The pod is gone: its pending SIGKILL has nothing to do (no API call is spent on it).
           const key = actionKey({ action: "killContainers", namespace, pod })
-          const kill = queue.remove(key)
+          const kill = signals.remove(key)
           if (kill !== undefined) {
             yield* releaseSlot(kill)
             yield* record(kill, key, "done", "pod gone before its SIGKILL was due")
@@ -539,7 +563,7 @@ const makeEngine = (options: EngineOptions) =>
       activePods: () => {
         const out = new Set<string>()
         const add = (item: QueuedAction) => out.add(`${item.request.namespace}/${item.request.pod}`)
-        for (const pending of queue.pending()) add(pending.item)
+        for (const lane of lanes) for (const pending of lane.pending()) add(pending.item)
         for (const r of running.values()) add(r.item)
         return out
       },
@@ -554,7 +578,7 @@ const makeEngine = (options: EngineOptions) =>
           }
         }),
       plan,
-      depth: queue.depth,
+      depth,
       busyWorkers: () => running.size,
       // A dead intake loop counts as a dead worker: nothing would be decided any more.
       workersAlive: () =>

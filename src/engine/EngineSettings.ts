@@ -8,8 +8,17 @@ import { Context, Duration, Layer } from "effect"
 import { defaultPolicyOptions, type PolicyOptions } from "../domain/policy.ts"
 
 export interface EngineSettings {
-  /** Worker fibers that run actions (Argo: `--pod-cleanup-workers`, 4). */
+  /**
+   * Worker fibers that run the actions that signal containers (exec), and, when `apiWorkers` is 0,
+   * every action (Argo: `--pod-cleanup-workers`, 4, one pool for everything).
+   */
   readonly workers: number
+  /**
+   * Worker fibers of their own for the actions that need no exec (label, delete, finalizer
+   * removal), so that they never wait behind execs, however slow or hung; 0 = they share the
+   * `workers` (Argo).
+   */
+  readonly apiWorkers: number
   /** Overall deadline of one action, API retries included. */
   readonly actionTimeout: Duration.Duration
   /** Deadline of one exec (Argo: 2 minutes, hard-coded). */
@@ -62,6 +71,7 @@ export interface EngineSettings {
 
 export const defaultEngineSettings: EngineSettings = {
   workers: 4,
+  apiWorkers: 4,
   actionTimeout: Duration.minutes(2),
   execTimeout: Duration.seconds(30),
   execRetries: 1,
@@ -88,6 +98,8 @@ export const defaultEngineSettings: EngineSettings = {
 /** Argo's behaviour, for like-with-like comparisons. */
 export const argoCompatible = (base: EngineSettings = defaultEngineSettings): EngineSettings => ({
   ...base,
+  // One pool for every action: a label or delete waits behind the execs ahead of it.
+  apiWorkers: 0,
   execTimeout: Duration.minutes(2),
   execRetries: 0,
   signalConcurrency: 1,
@@ -96,6 +108,10 @@ export const argoCompatible = (base: EngineSettings = defaultEngineSettings): En
   // One action may hold a worker for (running containers x 2 minutes), as in Argo.
   actionTimeout: Duration.minutes(30)
 })
+
+/** Every worker fiber of an engine with these settings: its signal workers and its API workers. */
+export const workerCount = (settings: Pick<EngineSettings, "workers" | "apiWorkers">): number =>
+  Math.max(1, settings.workers) + Math.max(0, settings.apiWorkers)
 
 /** The engine's settings as a service, so layers read them once when built. */
 export class EngineConfig extends Context.Service<EngineConfig, EngineSettings>()("pod-cleanup/EngineConfig") {

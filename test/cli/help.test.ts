@@ -22,6 +22,7 @@ describe("settingsTable and help", () => {
       ["POD_CLEANUP_NAMESPACES", "--namespaces", "\"\" (all namespaces)"],
       ["POD_CLEANUP_LABEL_SELECTOR", "--label-selector", DEFAULT_SELECTOR],
       ["POD_CLEANUP_WORKERS", "--workers", "4"],
+      ["POD_CLEANUP_API_WORKERS", "--api-workers", "4 (0 with --argo-compatible)"],
       ["POD_CLEANUP_EXEC_TIMEOUT", "--exec-timeout", "30s (2m0s with --argo-compatible)"],
       ["POD_CLEANUP_EXEC_RETRIES", "--exec-retries", "1 (0 with --argo-compatible)"],
       ["POD_CLEANUP_SIGNAL_CONCURRENCY", "--signal-concurrency", "8 (1 with --argo-compatible)"],
@@ -83,7 +84,7 @@ describe("settingsTable and help", () => {
     expect(md.length).toBe(settingsTable.length + 2)
     expect(md[0]).toBe("| Environment variable | Flag | Default | Description |")
     expect(md[5]).toBe(
-      "| `POD_CLEANUP_WORKERS` | `--workers <n>` | 4 | Worker fibers that run cleanup actions (1..256). |"
+      "| `POD_CLEANUP_WORKERS` | `--workers <n>` | 4 | Worker fibers that signal containers (exec), and run every action when --api-workers is 0 (1..256). |"
     )
   })
 })

@@ -131,14 +131,16 @@ describe("/metrics", () => {
         assert.isDefined(line, `${series} is in /metrics`)
         return Number(line!.slice(series.length + 1))
       }
-      // The action queue's series, named as client-go names them.
-      assert.isAtLeast(value(`workqueue_adds_total{name="pod_cleanup"}`), 8, "4 SIGTERMs and 4 deletes at least")
-      assert.strictEqual(value(`workqueue_depth{name="pod_cleanup"}`), 0)
-      assert.isAtLeast(value(`workqueue_work_duration_seconds_count{name="pod_cleanup"}`), 8)
-      assert.isAtLeast(value(`workqueue_queue_duration_seconds_count{name="pod_cleanup"}`), 8)
-      value(`workqueue_retries_total{name="pod_cleanup"}`)
-      value(`workqueue_unfinished_work_seconds{name="pod_cleanup"}`)
-      value(`workqueue_longest_running_processor_seconds{name="pod_cleanup"}`)
+      // The action queues' series, named as client-go names them: the signal lane and the API lane.
+      for (const [name, what] of [["pod_cleanup", "4 SIGTERMs"], ["pod_cleanup_api", "4 deletes"]] as const) {
+        assert.isAtLeast(value(`workqueue_adds_total{name="${name}"}`), 4, what)
+        assert.strictEqual(value(`workqueue_depth{name="${name}"}`), 0)
+        assert.isAtLeast(value(`workqueue_work_duration_seconds_count{name="${name}"}`), 4)
+        assert.isAtLeast(value(`workqueue_queue_duration_seconds_count{name="${name}"}`), 4)
+        value(`workqueue_retries_total{name="${name}"}`)
+        value(`workqueue_unfinished_work_seconds{name="${name}"}`)
+        value(`workqueue_longest_running_processor_seconds{name="${name}"}`)
+      }
       // API requests by code, method, resource and verb, with latency.
       assert.isAtLeast(value(`rest_client_requests_total{code="200",method="GET",resource="pods",verb="list"}`), 1)
       assert.isAtLeast(value(`rest_client_requests_total{code="200",method="DELETE",resource="pods",verb="delete"}`), 4)

@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Layer, Scope } from "effect"
 import type { WorkflowView } from "../../src/domain/policy.ts"
 import { Engine } from "../../src/engine/Engine.ts"
-import type { EngineSettings } from "../../src/engine/EngineSettings.ts"
+import { defaultEngineSettings, type EngineSettings, workerCount } from "../../src/engine/EngineSettings.ts"
 import { cleanOnce } from "../../src/engine/cleanOnce.ts"
 import { Outcomes } from "../../src/engine/Outcomes.ts"
 import { realSleep, engineAgainst, waitFor, useSim } from "../support/sim.ts"
@@ -95,7 +95,7 @@ describe("engine on loopback", () => {
       const eng = Context.get(context, Engine)
       for (let i = 0; i < 10; i++) yield* eng.reconcile(sim.addPod(workflowPod(`int-${i}`, { node: "node-x", graceSeconds: 30 })))
       yield* waitFor(sim, () => sim.stats().execOpen === 2)
-      assert.strictEqual(eng.workersAlive(), 4)
+      assert.strictEqual(eng.workersAlive(), workerCount({ ...defaultEngineSettings, ...settings }))
       yield* Scope.close(scope, Exit.void)
       yield* waitFor(sim, () => sim.stats().execOpen === 0)
       assert.strictEqual(eng.workersAlive(), 0)
