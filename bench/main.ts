@@ -130,8 +130,9 @@ const main = async () => {
     [
       `1. healthy: ${tp.pods} real-sized pods in ${tp.workflows} running workflows, terminate then label, ${tp.workers} workers`,
       `${tp.podCleanup.podsPerSecond} pods/s, each label p50 ${tp.podCleanup.afterRecordMs.p50} ms / p99 ${tp.podCleanup.afterRecordMs.p99} ms after Argo's record (Argo operates a workflow every ${ArgoRequeueMs / 1000} s); ${side(tp.podCleanup)}`,
+      `record-aware loop (exec, then patch once Argo recorded the node; ${tp.workers} + ${tp.workers} at once): ${tp.recordLoop.podsPerSecond} pods/s; ${side(tp.recordLoop)}; ` +
       `plain loop (exec + patch, no wait for Argo: ${tp.plainLoop.nodesMarkedPodDeleted} nodes marked "pod deleted"): ${tp.plainLoop.podsPerSecond} pods/s; ${side(tp.plainLoop)}`,
-      `rate ${tp.rateRatio}× the loop's; CPU ${tp.cpuRatio}×`
+      `rate ${tp.rateRatio}× the record-aware loop's (${tp.rateRatioNoWait}× the plain loop's); CPU ${tp.cpuRatio}×`
     ],
     [
       `2. ${part.pods} pods on ${part.nodes} nodes, one partitioned (durations ÷${part.scale})`,

@@ -488,7 +488,7 @@ export const settings: ReadonlyArray<AnySetting> = [
     metavar: "bool",
     group: "Service",
     description:
-      "Start from Argo's behaviour (one container at a time, 2m exec timeout, no exec retry, no per-node cap, no breaker); explicit settings still win.",
+      "Start from Argo's behaviour (one container at a time, 2m exec timeout, no exec retry, no per-node cap, no breaker, one pool of workers for every action); explicit settings still win.",
     codec: boolean(),
     default: false,
     boolean: true
