@@ -39,7 +39,11 @@ FROM node:24-slim
 WORKDIR /app
 # MALLOC_ARENA_MAX=1: one glibc malloc arena instead of one per thread (V8's GC helpers, libuv), whose
 # freed memory otherwise stays resident: 15-25 MiB less peak RSS at 100 000 pods, CPU unchanged.
-ENV NODE_ENV=production MALLOC_ARENA_MAX=1
+# MALLOC_MMAP_THRESHOLD_=131072: glibc's default threshold, fixed. By default glibc raises it (up to
+# 32 MiB) each time a large block is freed, after which large blocks come from the arena and what is
+# freed there stays resident (the arena grew to 55 MiB at 100 000 pods, 25 MiB with the fixed
+# threshold); 10-20 MiB less peak RSS at 100 000 pods, and a steadier peak from run to run.
+ENV NODE_ENV=production MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072
 # Everything is owned by root and read-only to the runtime user; the process writes nothing.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -56,7 +60,10 @@ EXPOSE 8080
 # - the old generation capped at half the container's memory limit (cgroup), so the heap follows
 #   the Deployment's `limits.memory` (the one knob) and V8 collects harder before the kernel's OOM
 #   killer would step in; the other half is for what is not V8's heap (the binary's code, malloc,
-#   buffers: 130-160 MiB at 100 000 pods).
+#   buffers: 130-160 MiB at 100 000 pods);
+# - the old generation grown by 20 % over what the last full GC kept (V8 picks 1.1-4x by itself, about
+#   1.35x here): deciding 100 000 pods promotes garbage (pods waiting in the intake queue, requests in
+#   flight) that a full GC collects sooner: 5-10 MiB less peak RSS, CPU within run-to-run noise.
 # These flags win over the same ones in NODE_OPTIONS; use NODE_OPTIONS for others (diagnostics).
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--max-old-space-size-percentage=50", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--max-old-space-size-percentage=50", "--heap-growing-percent=20", "dist/main.js"]
 CMD ["run"]

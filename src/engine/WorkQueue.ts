@@ -227,13 +227,17 @@ export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<
     let closed = false
     const wakeRoom = () => {
       if (roomWaiters.length === 0) return
-      const count = readyCount()
+      // A woken producer may run at once, add and wait again: it waits on the new list, and the
+      // room is counted again for each waiter (with the count taken once, and the list walked while
+      // it grew, one take let a sweep of 100 000 pods into the queue at once).
+      const waiters = roomWaiters
+      roomWaiters = []
       const still: typeof roomWaiters = []
-      for (const waiter of roomWaiters) {
-        if (closed || count < waiter.limit) Deferred.doneUnsafe(waiter.deferred, Effect.void)
+      for (const waiter of waiters) {
+        if (closed || readyCount() < waiter.limit) Deferred.doneUnsafe(waiter.deferred, Effect.void)
         else still.push(waiter)
       }
-      roomWaiters = still
+      roomWaiters = [...still, ...roomWaiters]
     }
     const awaitRoom = (limit: number): Effect.Effect<void> =>
       Effect.suspend(() => {

@@ -41,6 +41,33 @@ describe("WorkQueue", () => {
       yield* q.awaitRoom(0)
     }))
 
+  it.effect("a producer paced by awaitRoom never has more than `limit` items ready, while consumers take and finish them", () =>
+    Effect.gen(function*() {
+      const q = yield* makeWorkQueue<number>()
+      const limit = 8
+      let most = 0
+      // A woken producer runs at once and waits again: it must not be woken on the same take.
+      const producer = yield* Effect.forkChild(Effect.gen(function*() {
+        for (let i = 0; i < 200; i++) {
+          yield* q.awaitRoom(limit)
+          yield* q.add(`k${i}`, i)
+          most = Math.max(most, q.depth().ready)
+        }
+      }))
+      let taken = 0
+      const consumer = Effect.forever(Effect.gen(function*() {
+        const { key } = yield* q.take
+        taken++
+        yield* Effect.yieldNow
+        yield* q.done(key)
+      }))
+      yield* Effect.forEach([0, 1], () => Effect.forkChild(consumer))
+      yield* Fiber.join(producer)
+      assert.isAtMost(most, limit, "ready items while the producer ran")
+      for (let i = 0; i < 1000 && taken < 200; i++) yield* Effect.yieldNow
+      assert.strictEqual(taken, 200, "every item is taken in the end")
+    }))
+
   it.effect("runs delayed items at their due time from Clock, earliest first", () =>
     Effect.gen(function*() {
       const q = yield* makeWorkQueue<number>()
