@@ -141,30 +141,41 @@ export const buildInfo = Metric.gauge("pod_cleanup_build_info", {
 /** client-go's workqueue buckets: `prometheus.ExponentialBuckets(10e-9, 10, 10)`. */
 const workqueueBuckets = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10]
 
-export const workqueueAdds = Metric.counter("workqueue_adds_total", {
-  description: "Total number of adds handled by workqueue",
-  incremental: true
-})
-export const workqueueDepth = Metric.gauge("workqueue_depth", { description: "Current depth of workqueue" })
-export const workqueueQueueDuration = Metric.histogram("workqueue_queue_duration_seconds", {
+const workqueueAddsOptions = { description: "Total number of adds handled by workqueue", incremental: true } as const
+const workqueueDepthOptions = { description: "Current depth of workqueue" } as const
+const workqueueQueueDurationOptions = {
   description: "How long in seconds an item stays in workqueue before being requested",
   boundaries: workqueueBuckets
-})
-export const workqueueWorkDuration = Metric.histogram("workqueue_work_duration_seconds", {
+} as const
+const workqueueWorkDurationOptions = {
   description: "How long in seconds processing an item from workqueue takes",
   boundaries: workqueueBuckets
-})
-export const workqueueRetries = Metric.counter("workqueue_retries_total", {
-  description: "Total number of retries handled by workqueue",
-  incremental: true
-})
-export const workqueueUnfinishedWork = Metric.gauge("workqueue_unfinished_work_seconds", {
+} as const
+const workqueueRetriesOptions = { description: "Total number of retries handled by workqueue", incremental: true } as const
+const workqueueUnfinishedWorkOptions = {
   description:
     "How many seconds of work has been done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads."
-})
-export const workqueueLongestRunning = Metric.gauge("workqueue_longest_running_processor_seconds", {
+} as const
+const workqueueLongestRunningOptions = {
   description: "How many seconds has the longest running processor for workqueue been running"
-})
+} as const
+
+/**
+ * The workqueue series of the queue `name`, made with their attribute once (as `labelledSeries`
+ * does): a queue updates them on every add, take and done.
+ */
+export const workqueueSeriesOf = (name: string) => {
+  const attributes = { name }
+  return {
+    adds: Metric.counter("workqueue_adds_total", { ...workqueueAddsOptions, attributes }),
+    depth: Metric.gauge("workqueue_depth", { ...workqueueDepthOptions, attributes }),
+    queueDuration: Metric.histogram("workqueue_queue_duration_seconds", { ...workqueueQueueDurationOptions, attributes }),
+    workDuration: Metric.histogram("workqueue_work_duration_seconds", { ...workqueueWorkDurationOptions, attributes }),
+    retries: Metric.counter("workqueue_retries_total", { ...workqueueRetriesOptions, attributes }),
+    unfinishedWork: Metric.gauge("workqueue_unfinished_work_seconds", { ...workqueueUnfinishedWorkOptions, attributes }),
+    longestRunning: Metric.gauge("workqueue_longest_running_processor_seconds", { ...workqueueLongestRunningOptions, attributes })
+  }
+}
 
 /** The name label of the action queue's workqueue series: the signal lane (execs; every action with `apiWorkers` 0). */
 export const ActionQueueName = "pod_cleanup"
@@ -301,10 +312,9 @@ export const initMetrics: Effect.Effect<void> = Effect.suspend(() => {
     Metric.update(processCpuSeconds, 0)
   ]
   for (const name of [ActionQueueName, ApiActionQueueName]) {
-    const queueSeries: ReadonlyArray<Metric.Metric<number, unknown>> = [workqueueAdds, workqueueRetries, workqueueDepth, workqueueUnfinishedWork, workqueueLongestRunning]
-    for (const series of queueSeries) {
-      updates.push(Metric.update(Metric.withAttributes(series, { name }), 0))
-    }
+    const q = workqueueSeriesOf(name)
+    const series: ReadonlyArray<Metric.Metric<number, unknown>> = [q.adds, q.retries, q.depth, q.unfinishedWork, q.longestRunning]
+    for (const m of series) updates.push(Metric.update(m, 0))
   }
   for (const result of ["acquired", "timeout"]) updates.push(Metric.update(Metric.withAttributes(execCapWaits, { result }), 0))
   for (const action of ActionNames) {

@@ -12,15 +12,7 @@
  * depth counts ready items, and the last two are refreshed by `sampleMetrics`.
  */
 import { Cause, Clock, Deferred, Effect, Metric, Queue, type Scope } from "effect"
-import {
-  workqueueAdds,
-  workqueueDepth,
-  workqueueLongestRunning,
-  workqueueQueueDuration,
-  workqueueRetries,
-  workqueueUnfinishedWork,
-  workqueueWorkDuration
-} from "../metrics.ts"
+import { workqueueSeriesOf } from "../metrics.ts"
 
 export interface QueueDepth {
   /** Due now, waiting for a worker. */
@@ -133,23 +125,23 @@ export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<
       Queue.offerUnsafe(ready, key)
     }
     const readyCount = () => entries.size - delayedCount - processingCount
-    const named = <In, S>(metric: Metric.Metric<In, S>) => Metric.withAttributes(metric, { name: name ?? "" })
+    const series = name === undefined ? undefined : workqueueSeriesOf(name)
     /** Reports the adds and retries since the last report, and the depth. */
-    const report: Effect.Effect<void> = name === undefined ? Effect.void : Effect.suspend(() => {
+    const report: Effect.Effect<void> = series === undefined ? Effect.void : Effect.suspend(() => {
       const adds = unreportedAdds
       const retries = unreportedRetries
       unreportedAdds = 0
       unreportedRetries = 0
       return Effect.all([
-        adds > 0 ? Metric.update(named(workqueueAdds), adds) : Effect.void,
-        retries > 0 ? Metric.update(named(workqueueRetries), retries) : Effect.void,
-        Metric.update(named(workqueueDepth), readyCount())
+        adds > 0 ? Metric.update(series.adds, adds) : Effect.void,
+        retries > 0 ? Metric.update(series.retries, retries) : Effect.void,
+        Metric.update(series.depth, readyCount())
       ], { discard: true })
     })
-    const observe = (metric: Metric.Metric<number, unknown>, sinceMillis: number): Effect.Effect<void> =>
-      name === undefined
+    const observe = (metric: "queueDuration" | "workDuration", sinceMillis: number): Effect.Effect<void> =>
+      series === undefined
         ? Effect.void
-        : Metric.update(named(metric), Math.max(0, clock.currentTimeMillisUnsafe() - sinceMillis) / 1000)
+        : Metric.update(series[metric], Math.max(0, clock.currentTimeMillisUnsafe() - sinceMillis) / 1000)
 
     const schedule = (key: string, item: A, at: number, now: number): void => {
       if (at <= now) {
@@ -255,7 +247,7 @@ export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<
         entries.set(key, { state: "processing", item: entry.item, at: entry.at, startedAt: clock.currentTimeMillisUnsafe() })
         processingCount++
         wakeRoom()
-        return Effect.as(Effect.andThen(observe(workqueueQueueDuration, entry.readyAt), report), { key, item: entry.item })
+        return Effect.as(Effect.andThen(observe("queueDuration", entry.readyAt), report), { key, item: entry.item })
       }))
 
     const done = (key: string): Effect.Effect<void> =>
@@ -265,10 +257,10 @@ export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<
         processingCount--
         entries.delete(key)
         if (entry.again !== undefined) schedule(key, entry.again.item, entry.again.at, clock.currentTimeMillisUnsafe())
-        return Effect.andThen(observe(workqueueWorkDuration, entry.startedAt), report)
+        return Effect.andThen(observe("workDuration", entry.startedAt), report)
       })
 
-    const sampleMetrics: Effect.Effect<void> = name === undefined ? Effect.void : Effect.suspend(() => {
+    const sampleMetrics: Effect.Effect<void> = series === undefined ? Effect.void : Effect.suspend(() => {
       const now = clock.currentTimeMillisUnsafe()
       let unfinished = 0
       let longest = 0
@@ -280,8 +272,8 @@ export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<
       }
       return Effect.andThen(
         Effect.all([
-          Metric.update(named(workqueueUnfinishedWork), unfinished),
-          Metric.update(named(workqueueLongestRunning), longest)
+          Metric.update(series.unfinishedWork, unfinished),
+          Metric.update(series.longestRunning, longest)
         ], { discard: true }),
         report
       )
@@ -318,12 +310,12 @@ export const makeWorkQueue = <A>(options: WorkQueueOptions = {}): Effect.Effect<
     )
     yield* Effect.addFinalizer(() => shutdown)
     // A queue that is gone (leadership lost) holds nothing: its gauges say so.
-    if (name !== undefined) {
+    if (series !== undefined) {
       yield* Effect.addFinalizer(() =>
         Effect.all([
-          Metric.update(named(workqueueDepth), 0),
-          Metric.update(named(workqueueUnfinishedWork), 0),
-          Metric.update(named(workqueueLongestRunning), 0)
+          Metric.update(series.depth, 0),
+          Metric.update(series.unfinishedWork, 0),
+          Metric.update(series.longestRunning, 0)
         ], { discard: true })
       )
     }
