@@ -358,7 +358,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
               )
             }
             if (finalizer) {
-              yield* api(pods.patch(request.namespace, request.pod, podPatch(pod, { dropStatusFinalizer: true })))
+              yield* api(pods.patchUnread(request.namespace, request.pod, podPatch(pod, { dropStatusFinalizer: true })))
             }
             yield* api(pods.delete(request.namespace, request.pod, {
               uid: pod.metadata.uid,
@@ -417,7 +417,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                     pod.spec.nodeName
                   )
                 }
-                yield* api(pods.patch(request.namespace, request.pod, podPatch(pod, { labels, dropStatusFinalizer: finalizer })))
+                yield* api(pods.patchUnread(request.namespace, request.pod, podPatch(pod, { labels, dropStatusFinalizer: finalizer })))
                 return finished("done", `labelled ${LabelKeyCompleted}=true`, pod.spec.nodeName)
               })
             )
@@ -447,7 +447,7 @@ export class ActionRunner extends Context.Service<ActionRunner, {
                 if (settings.dryRun) {
                   return yield* wouldDo(request.action, `remove the status finalizer of pod ${request.namespace}/${request.pod}`, pod.spec.nodeName)
                 }
-                yield* api(pods.patch(request.namespace, request.pod, podPatch(pod, { dropStatusFinalizer: true })))
+                yield* api(pods.patchUnread(request.namespace, request.pod, podPatch(pod, { dropStatusFinalizer: true })))
                 return finished("done", "status finalizer removed", pod.spec.nodeName)
               })
             )

@@ -64,14 +64,16 @@ export const defaultResponseLimits: ResponseLimits = { list: 64 * 1024 * 1024, o
 /**
  * Reads an answer's body, stopping at `limit` bytes: a declared Content-Length over the cap fails
  * before a byte is read, a longer stream fails as soon as it passes the cap. Either way `cancel`
- * stops the stream (undici then closes the connection) and `ResponseTooLarge` is thrown.
+ * stops the stream (undici then closes the connection) and `ResponseTooLarge` is thrown. With
+ * `discard` the bytes are counted and dropped (an empty buffer is returned).
  */
 const readCapped = async (
   chunks: AsyncIterable<Uint8Array>,
   cancel: () => Promise<unknown>,
   declaredLength: string | undefined,
   status: number,
-  limit: number
+  limit: number,
+  discard = false
 ): Promise<Buffer> => {
   const declared = Number(declaredLength)
   if (declaredLength !== undefined && Number.isFinite(declared) && declared > limit) {
@@ -87,8 +89,9 @@ const readCapped = async (
       await cancel().catch(() => undefined)
       throw new ResponseTooLarge(status, limit, size, false)
     }
-    kept.push(chunk)
+    if (!discard) kept.push(chunk)
   }
+  if (discard) return Buffer.alloc(0)
   return Buffer.concat(kept, size)
 }
 
@@ -180,6 +183,12 @@ export interface JsonRequestOptions {
   readonly body?: unknown
   /** The body's Content-Type (a patch's strategy); default `application/json`. */
   readonly contentType?: string | undefined
+  /**
+   * "ignored": a successful answer is read to its end (under the size cap, so the connection is
+   * reused) but not decoded or parsed, and `undefined` is returned; an error answer is parsed as
+   * always. For callers that learn the object's new state elsewhere (a watch). Default "json".
+   */
+  readonly answer?: "json" | "ignored" | undefined
 }
 
 export class KubeClient extends Context.Service<KubeClient, {
@@ -313,7 +322,16 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
     const limit = limitOf(req)
     return callWith(req, (signal) => {
       if (server === undefined) return Promise.reject(new Error("the configuration has no current cluster"))
-      return sendDirect(fetchConfig, dispatcher, { method, url: server + path, query: options.query, body, contentType, limit, signal })
+      return sendDirect(fetchConfig, dispatcher, {
+        method,
+        url: server + path,
+        query: options.query,
+        body,
+        contentType,
+        limit,
+        signal,
+        parse: options.answer !== "ignored"
+      })
     })
   }
   const getJson = (req: ApiRequest, path: string, query: QueryParams = {}): Effect.Effect<unknown, KubeApiError> =>
@@ -415,6 +433,8 @@ const sendDirect = async (
     readonly contentType: string | undefined
     readonly limit: number
     readonly signal: AbortSignal
+    /** false: a successful answer is read but not decoded (`undefined` is returned). */
+    readonly parse: boolean
   }
 ): Promise<unknown> => {
   const request = new k8s.RequestContext(send.url, httpMethodOf[send.method])
@@ -437,16 +457,17 @@ const sendDirect = async (
     signal: send.signal
   })
   const length = answer.headers["content-length"]
+  const ok = answer.statusCode >= 200 && answer.statusCode <= 299
   const bytes = await readCapped(
     answer.body,
     async () => answer.body.destroy(),
     typeof length === "string" ? length : undefined,
     answer.statusCode,
-    send.limit
+    send.limit,
+    ok && !send.parse
   )
-  const text = bytes.toString("utf8")
-  if (answer.statusCode < 200 || answer.statusCode > 299) {
-    throw new k8s.ApiException(answer.statusCode, "Unknown API Status Code!", text, flatHeaders(answer.headers))
+  if (!ok) {
+    throw new k8s.ApiException(answer.statusCode, "Unknown API Status Code!", bytes.toString("utf8"), flatHeaders(answer.headers))
   }
-  return JSON.parse(text) as unknown
+  return send.parse ? JSON.parse(bytes.toString("utf8")) as unknown : undefined
 }

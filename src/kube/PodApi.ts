@@ -75,6 +75,11 @@ export class PodApi extends Context.Service<PodApi, {
   readonly get: (namespace: string, name: string) => Effect.Effect<PodObject, KubeApiError>
   /** The pod as patched. */
   readonly patch: (namespace: string, name: string, patch: PodPatch) => Effect.Effect<PodObject, KubeApiError>
+  /**
+   * `patch`, its answer checked but not parsed (the pod as patched is read off the wire and
+   * dropped): for callers that see the pod's new state through their watch, as the engine does.
+   */
+  readonly patchUnread: (namespace: string, name: string, patch: PodPatch) => Effect.Effect<void, KubeApiError>
   /** What the API answers: the pod (marked for deletion, or as it was when removed at once). */
   readonly delete: (namespace: string, name: string, options?: DeletePodOptions) => Effect.Effect<PodObject, KubeApiError>
   readonly watch: (options?: WatchPodsOptions) => Stream.Stream<WatchEvent<PodObject>, KubeApiError>
@@ -109,6 +114,14 @@ export class PodApi extends Context.Service<PodApi, {
             podPath(namespace, name),
             { body: patch.body, contentType: contentTypes[patch.type] }
           )) as PodObject
+        }),
+        patchUnread: Effect.fn("PodApi.patchUnread")(function*(namespace: string, name: string, patch: PodPatch) {
+          yield* client.requestJson(
+            { verb: "patch", resource: "pods", namespace, name },
+            "PATCH",
+            podPath(namespace, name),
+            { body: patch.body, contentType: contentTypes[patch.type], answer: "ignored" }
+          )
         }),
         delete: Effect.fn("PodApi.delete")(function*(namespace: string, name: string, options: DeletePodOptions = {}) {
           const preconditions = options.uid !== undefined || options.resourceVersion !== undefined
