@@ -84,12 +84,14 @@ const readCapped = async (
   let size = 0
   for await (const chunk of chunks) {
     size += chunk.byteLength
-    if (size > limit) {
-      kept.length = 0
-      await cancel().catch(() => undefined)
-      throw new ResponseTooLarge(status, limit, size, false)
-    }
+    // Leaving the loop releases the stream (and stops it); `cancel` then makes sure it is stopped.
+    if (size > limit) break
     if (!discard) kept.push(chunk)
+  }
+  if (size > limit) {
+    kept.length = 0
+    await cancel().catch(() => undefined)
+    throw new ResponseTooLarge(status, limit, size, false)
   }
   if (discard) return Buffer.alloc(0)
   return Buffer.concat(kept, size)
