@@ -51,10 +51,16 @@ export const labelledSeries = <const Names extends ReadonlyArray<string>, M>(
 
 // ---- pod-cleanup's own ------------------------------------------------------------------------
 
-export const actionsTotal = Metric.counter("pod_cleanup_actions_total", {
+const actionsTotalOptions = {
   description: "Actions that reached an outcome, by action and outcome (done, skipped, failed)",
   incremental: true
-})
+} as const
+export const actionsTotal = Metric.counter("pod_cleanup_actions_total", actionsTotalOptions)
+/** `actionsTotal{action, outcome}` (one update per action that ends). */
+export const actionsTotalOf = labelledSeries(
+  ["action", "outcome"],
+  (attributes) => Metric.counter("pod_cleanup_actions_total", { ...actionsTotalOptions, attributes })
+)
 
 export const execDuration = Metric.histogram("pod_cleanup_exec_duration_seconds", {
   description: "Duration of pods/exec calls, by result",

@@ -16,7 +16,7 @@
  */
 import { Context, Effect, Layer, Metric } from "effect"
 import type { ActionName } from "../domain/Action.ts"
-import { actionsTotal } from "../metrics.ts"
+import { actionsTotalOf } from "../metrics.ts"
 
 export type OutcomeKind = "done" | "skipped" | "failed"
 
@@ -62,28 +62,26 @@ const make = (capacity: number) => {
   }
   return Outcomes.of({
     record: (outcome) =>
-      Effect.flatMap(
-        Effect.sync(() => {
-          counts[outcome.kind]++
-          const previous = latest.get(outcome.key)
-          if (previous !== undefined) {
-            latest.delete(outcome.key)
-            // Same key, same pod (the key names it): the index already holds it.
-          } else {
-            const pk = podKey(outcome.namespace, outcome.pod)
-            const keys = byPod.get(pk)
-            if (keys === undefined) byPod.set(pk, [outcome.key])
-            else keys.push(outcome.key)
-          }
-          latest.set(outcome.key, outcome)
-          while (latest.size > limit) {
-            const oldest = latest.values().next().value!
-            latest.delete(oldest.key)
-            unindex(oldest)
-          }
-        }),
-        () => Metric.update(Metric.withAttributes(actionsTotal, { action: outcome.action, outcome: outcome.kind }), 1)
-      ),
+      Effect.suspend(() => {
+        counts[outcome.kind]++
+        const previous = latest.get(outcome.key)
+        if (previous !== undefined) {
+          latest.delete(outcome.key)
+          // Same key, same pod (the key names it): the index already holds it.
+        } else {
+          const pk = podKey(outcome.namespace, outcome.pod)
+          const keys = byPod.get(pk)
+          if (keys === undefined) byPod.set(pk, [outcome.key])
+          else keys.push(outcome.key)
+        }
+        latest.set(outcome.key, outcome)
+        while (latest.size > limit) {
+          const oldest = latest.values().next().value!
+          latest.delete(oldest.key)
+          unindex(oldest)
+        }
+        return Metric.update(actionsTotalOf(outcome.action, outcome.kind), 1)
+      }),
     all: () => [...latest.values()],
     forPod: (namespace, pod) =>
       (byPod.get(podKey(namespace, pod)) ?? []).flatMap((k) => {

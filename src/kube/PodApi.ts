@@ -1,14 +1,15 @@
 /**
  * The pod operations pod-cleanup performs: list, get, watch, patch, delete. Every call runs under
  * the request deadline with its AbortSignal wired through, and fails with a typed `KubeApiError`.
- * Lists and watches hand out the API's plain JSON (`PodObject`: timestamps as text, no model
- * objects: at 100k pods these are the bulk of the traffic); get, patch and delete return
- * client-node's `V1Pod` (`Date` timestamps). Readers accept both (the domain decoder does).
+ * Every answer is the API's plain JSON (`PodObject`: timestamps as text), with none of
+ * client-node's model objects built: at 100k pods lists and watches are the bulk of the traffic,
+ * and in a label storm building the `V1Pod` of each patch's answer (a 15 KB pod) cost more CPU
+ * than the rest of the label. Read a pod through the domain's `decodePod`.
  */
 import * as k8s from "@kubernetes/client-node"
 import { Context, Effect, Layer, type Stream } from "effect"
 import type { KubeApiError } from "./ApiError.ts"
-import { KubeClient, kubeInternals } from "./KubeClient.ts"
+import { KubeClient } from "./KubeClient.ts"
 import { type ListPage, listPage } from "./listPage.ts"
 import type { WatchEvent, WatchQuery } from "./watchStream.ts"
 
@@ -20,6 +21,9 @@ export interface PodObject {
     readonly uid?: string
     readonly resourceVersion?: string
     readonly labels?: Readonly<Record<string, string>>
+    readonly finalizers?: ReadonlyArray<string>
+    /** RFC 3339 text, as the API sends it. */
+    readonly deletionTimestamp?: string
     readonly [key: string]: unknown
   }
   readonly [key: string]: unknown
@@ -58,6 +62,8 @@ export interface WatchPodsOptions extends WatchQuery {
 const podsPath = (namespace: string | undefined): string =>
   namespace === undefined ? "/api/v1/pods" : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`
 
+const podPath = (namespace: string, name: string): string => `${podsPath(namespace)}/${encodeURIComponent(name)}`
+
 const contentTypes = {
   merge: k8s.PatchStrategy.MergePatch,
   strategic: k8s.PatchStrategy.StrategicMergePatch,
@@ -66,20 +72,22 @@ const contentTypes = {
 
 export class PodApi extends Context.Service<PodApi, {
   readonly list: (options?: ListPodsOptions) => Effect.Effect<PodList, KubeApiError>
-  readonly get: (namespace: string, name: string) => Effect.Effect<k8s.V1Pod, KubeApiError>
-  readonly patch: (namespace: string, name: string, patch: PodPatch) => Effect.Effect<k8s.V1Pod, KubeApiError>
-  readonly delete: (
-    namespace: string,
-    name: string,
-    options?: DeletePodOptions
-  ) => Effect.Effect<k8s.V1Pod | undefined, KubeApiError>
+  readonly get: (namespace: string, name: string) => Effect.Effect<PodObject, KubeApiError>
+  /** The pod as patched. */
+  readonly patch: (namespace: string, name: string, patch: PodPatch) => Effect.Effect<PodObject, KubeApiError>
+  /**
+   * `patch`, its answer checked but not parsed (the pod as patched is read off the wire and
+   * dropped): for callers that see the pod's new state through their watch, as the engine does.
+   */
+  readonly patchUnread: (namespace: string, name: string, patch: PodPatch) => Effect.Effect<void, KubeApiError>
+  /** What the API answers: the pod (marked for deletion, or as it was when removed at once). */
+  readonly delete: (namespace: string, name: string, options?: DeletePodOptions) => Effect.Effect<PodObject, KubeApiError>
   readonly watch: (options?: WatchPodsOptions) => Stream.Stream<WatchEvent<PodObject>, KubeApiError>
 }>()("pod-cleanup/PodApi") {
   static readonly layer = Layer.effect(
     PodApi,
     Effect.gen(function*() {
       const client = yield* KubeClient
-      const core = kubeInternals(client).fetchConfig.makeApiClient(k8s.CoreV1Api)
       return PodApi.of({
         list: Effect.fn("PodApi.list")(function*(options: ListPodsOptions = {}) {
           const req = { verb: "list", resource: "pods", namespace: options.namespace }
@@ -97,37 +105,38 @@ export class PodApi extends Context.Service<PodApi, {
           return yield* listPage<PodObject>(req, body)
         }),
         get: Effect.fn("PodApi.get")(function*(namespace: string, name: string) {
-          return yield* client.call(
-            { verb: "get", resource: "pods", namespace, name },
-            (opts) => core.readNamespacedPod({ namespace, name }, opts)
-          )
+          return (yield* client.requestJson({ verb: "get", resource: "pods", namespace, name }, "GET", podPath(namespace, name))) as PodObject
         }),
         patch: Effect.fn("PodApi.patch")(function*(namespace: string, name: string, patch: PodPatch) {
-          return yield* client.call(
+          return (yield* client.requestJson(
             { verb: "patch", resource: "pods", namespace, name },
-            (opts) => core.patchNamespacedPod({ namespace, name, body: patch.body }, opts),
-            { contentType: contentTypes[patch.type] }
+            "PATCH",
+            podPath(namespace, name),
+            { body: patch.body, contentType: contentTypes[patch.type] }
+          )) as PodObject
+        }),
+        patchUnread: Effect.fn("PodApi.patchUnread")(function*(namespace: string, name: string, patch: PodPatch) {
+          yield* client.requestJson(
+            { verb: "patch", resource: "pods", namespace, name },
+            "PATCH",
+            podPath(namespace, name),
+            { body: patch.body, contentType: contentTypes[patch.type], answer: "ignored" }
           )
         }),
         delete: Effect.fn("PodApi.delete")(function*(namespace: string, name: string, options: DeletePodOptions = {}) {
           const preconditions = options.uid !== undefined || options.resourceVersion !== undefined
             ? { uid: options.uid, resourceVersion: options.resourceVersion }
             : undefined
-          return yield* client.call(
+          const propagationPolicy = options.propagationPolicy ?? "Background"
+          return (yield* client.requestJson(
             { verb: "delete", resource: "pods", namespace, name },
-            (opts) =>
-              core.deleteNamespacedPod({
-                namespace,
-                name,
-                gracePeriodSeconds: options.gracePeriodSeconds,
-                propagationPolicy: options.propagationPolicy ?? "Background",
-                body: {
-                  gracePeriodSeconds: options.gracePeriodSeconds,
-                  propagationPolicy: options.propagationPolicy ?? "Background",
-                  preconditions
-                }
-              }, opts)
-          )
+            "DELETE",
+            podPath(namespace, name),
+            {
+              query: { gracePeriodSeconds: options.gracePeriodSeconds, propagationPolicy },
+              body: { gracePeriodSeconds: options.gracePeriodSeconds, propagationPolicy, preconditions }
+            }
+          )) as PodObject
         }),
         watch: (options: WatchPodsOptions = {}) =>
           client.watch<PodObject>(

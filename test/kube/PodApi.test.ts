@@ -86,6 +86,31 @@ describe("PodApi on loopback", () => {
       assert.isUndefined(json.metadata?.finalizers?.[0])
     }).pipe(Effect.provide(layer())))
 
+  it.live("patchUnread patches like patch, answers nothing, and types a failed patch the same way", () =>
+    Effect.gen(function*() {
+      const created = sim.addPod(runningPod("p-unread"))
+      const api = yield* PodApi
+      const before = sim.stats().requests["patch pods"] ?? 0
+      const answer = yield* api.patchUnread("default", "p-unread", {
+        type: "merge",
+        body: { metadata: { uid: created.metadata!.uid, labels: { "workflows.argoproj.io/completed": "true" } } }
+      })
+      assert.isUndefined(answer)
+      assert.strictEqual((sim.stats().requests["patch pods"] ?? 0) - before, 1, "one patch request, like patch")
+      const patched = yield* api.get("default", "p-unread")
+      assert.strictEqual(patched.metadata?.labels?.["workflows.argoproj.io/completed"], "true")
+
+      // A UID precondition that no longer holds: the 409's Status is read and typed, as for patch.
+      const replaced = yield* Effect.flip(api.patchUnread("default", "p-unread", { type: "merge", body: { metadata: { uid: "another-uid" } } }))
+      assert.strictEqual(replaced._tag, "KubeConflictError")
+      assert.include(replaced.message, "patch pods default/p-unread: 409")
+      const missing = yield* Effect.flip(api.patchUnread("default", "nope", { type: "merge", body: { metadata: { labels: { a: "b" } } } }))
+      assert.strictEqual(missing._tag, "KubeNotFoundError")
+      // The connection the answers came on is reused afterwards: the pool keeps working.
+      const again = yield* api.get("default", "p-unread")
+      assert.strictEqual(again.metadata?.name, "p-unread")
+    }).pipe(Effect.provide(layer())))
+
   it.live("delete honours the UID precondition and finalizers", () =>
     Effect.gen(function*() {
       const created = sim.addPod({ ...runningPod("p-del"), finalizers: ["workflows.argoproj.io/status"] })
