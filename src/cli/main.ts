@@ -5,7 +5,7 @@
  * down cleanly and exit 0. `--help` on every command lists exactly the flags that command reads;
  * `--version` on every command prints the package version.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Duration, Effect, Exit, Layer, Result } from "effect"
 import * as fs from "node:fs"
 import { redactUrl } from "../kube/ApiError.ts"

@@ -5,7 +5,7 @@
  * and `nodejs_*` series under their usual names; the runtime ones are sampled at each scrape).
  * Health answers are JSON so a probe failure explains itself in `kubectl describe`.
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
