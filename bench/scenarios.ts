@@ -157,7 +157,7 @@ export const ArgoRequeueMs = 10_000
  * pod-cleanup and the record-aware loop terminate `wait`, wait for the record, then label; the
  * plain loop terminates and labels at once (and so harms nodes).
  */
-export const throughput = async (pods: number, workers: number): Promise<ThroughputResult> => {
+export const throughput = async (pods: number, workers: number, serviceArgs: ReadonlyArray<string> = []): Promise<ThroughputResult> => {
   const workflows = Math.max(1, Math.ceil(pods / 100))
   const prepare = async (sim: SimProcess) => {
     await sim.seed({ pods, nodes: 10, namespace: "tp", podGCStrategy: "", workflowPhase: "Running", workflows, realistic: true, names: false })
@@ -165,7 +165,7 @@ export const throughput = async (pods: number, workers: number): Promise<Through
   }
   const ours = await withSim([], async (sim) => {
     await prepare(sim)
-    return measureService(sim, "tp", pods, ["--workers", String(workers)], 600_000)
+    return measureService(sim, "tp", pods, ["--workers", String(workers), ...serviceArgs], 600_000)
   })
   const recordAware = await withSim([], async (sim) => {
     await prepare(sim)

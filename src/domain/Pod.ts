@@ -20,6 +20,7 @@ import {
   PodPhases,
   VarRunArgoPath
 } from "./argo.ts"
+import { readPodFast } from "./podFastPath.ts"
 
 // ---- Schema helpers -----------------------------------------------------------------------------
 
@@ -161,7 +162,14 @@ const decodeUnknownPod = Schema.decodeUnknownResult(Pod)
  * const r = decodePod(JSON.parse(body))
  * if (Result.isFailure(r)) yield* Effect.logWarning(r.failure.message)
  */
-export const decodePod = (u: unknown): Result.Result<Pod, MalformedPodError> =>
+export const decodePod = (u: unknown): Result.Result<Pod, MalformedPodError> => {
+  // The common case without the Schema (`podFastPath.ts`); the Schema decides the rest.
+  const fast = readPodFast(u)
+  return fast !== undefined ? Result.succeed(fast) : decodePodWithSchema(u)
+}
+
+/** `decodePod` by the Schema alone: what the fast path is held to. */
+export const decodePodWithSchema = (u: unknown): Result.Result<Pod, MalformedPodError> =>
   Result.mapError(decodeUnknownPod(u, { errors: "all" }), (error) => {
     const namespace = metadataField(u, "namespace")
     const pod = metadataField(u, "name")
