@@ -142,6 +142,35 @@ export class ActionRunner extends Context.Service<ActionRunner, {
         if (request.uid !== undefined && cached.metadata.uid !== request.uid) return livePod(request)
         return Effect.succeed({ pod: cached, result: undefined })
       }
+      /**
+       * The pod a signal acts on, read live but cheaply: its metadata only (`PartialObjectMetadata`:
+       * which pod the name stands for now, and its resourceVersion). The same UID and the cached
+       * resourceVersion mean the cached record is the live pod exactly, so it is used; anything
+       * else (another resourceVersion, no cached record, metadata without them) reads the whole
+       * live pod (`livePod`). A pod re-created under the name is found replaced either way.
+       */
+      const signalTarget = (request: ActionRequest) =>
+        Effect.gen(function*() {
+          const cached = cache.get(request.namespace, request.pod)
+          const cachedVersion = cached?.metadata.resourceVersion
+          if (cached === undefined || cachedVersion === undefined || (request.uid !== undefined && cached.metadata.uid !== request.uid)) {
+            return yield* livePod(request)
+          }
+          const meta = yield* api(pods.getMetadata(request.namespace, request.pod)).pipe(
+            Effect.catchTag("KubeNotFoundError", () => Effect.succeed(undefined))
+          )
+          if (meta === undefined) return { pod: undefined, result: finished("done", "pod already gone") }
+          const uid = meta.metadata?.uid
+          if (request.uid !== undefined && typeof uid === "string" && uid !== request.uid) {
+            return {
+              pod: undefined,
+              result: finished("skipped", `pod replaced: ${request.namespace}/${request.pod} now has uid ${uid}, not ${request.uid}; left untouched`, cached.spec.nodeName)
+            }
+          }
+          if (uid === cached.metadata.uid && meta.metadata?.resourceVersion === cachedVersion) return { pod: cached, result: undefined }
+          return yield* livePod(request)
+        })
+
       /** `podFor`, cached on the first attempt and live on every retry (after a conflict). */
       const podForAttempts = (request: ActionRequest) => {
         let attempt = 0
@@ -377,9 +406,10 @@ export class ActionRunner extends Context.Service<ActionRunner, {
             const signal: Signal = request.action === "terminateContainers" ? "SIGTERM" : "SIGKILL"
             return Effect.gen(function*() {
               // An exec cannot carry a UID precondition, and a cache can be seconds behind (a slow or
-              // wedged watch): every signal reads the live pod first, so a pod re-created under the
-              // same name meanwhile is found replaced, never signalled (chaos seeds 7 and 8).
-              const live = yield* retrying(request.action, livePod(request))
+              // wedged watch): every signal reads the live pod first (its metadata, and the whole
+              // pod when it is not the cached one), so a pod re-created under the same name
+              // meanwhile is found replaced, never signalled (chaos seeds 7 and 8).
+              const live = yield* retrying(request.action, signalTarget(request))
               if (live.pod === undefined) return live.result
               const pod = live.pod
               if (pod.status.phase === "Pending") {

@@ -191,6 +191,8 @@ export interface JsonRequestOptions {
    * always. For callers that learn the object's new state elsewhere (a watch). Default "json".
    */
   readonly answer?: "json" | "ignored" | undefined
+  /** The Accept header; by default plain JSON. */
+  readonly accept?: string | undefined
 }
 
 export class KubeClient extends Context.Service<KubeClient, {
@@ -332,7 +334,8 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
         contentType,
         limit,
         signal,
-        parse: options.answer !== "ignored"
+        parse: options.answer !== "ignored",
+        accept: options.accept
       })
     })
   }
@@ -437,10 +440,11 @@ const sendDirect = async (
     readonly signal: AbortSignal
     /** false: a successful answer is read but not decoded (`undefined` is returned). */
     readonly parse: boolean
+    readonly accept: string | undefined
   }
 ): Promise<unknown> => {
   const request = new k8s.RequestContext(send.url, httpMethodOf[send.method])
-  request.setHeaderParam("Accept", "application/json, */*;q=0.8")
+  request.setHeaderParam("Accept", send.accept ?? "application/json, */*;q=0.8")
   if (send.query !== undefined) {
     for (const key in send.query) {
       const value = send.query[key]

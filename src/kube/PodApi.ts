@@ -64,6 +64,24 @@ const podsPath = (namespace: string | undefined): string =>
 
 const podPath = (namespace: string, name: string): string => `${podsPath(namespace)}/${encodeURIComponent(name)}`
 
+/**
+ * The Accept header of a metadata-only read (`PartialObjectMetadata`, as client-go's metadata
+ * client asks for it), with plain JSON after it: a server that cannot answer metadata only sends
+ * the whole object, whose `metadata` reads the same.
+ */
+export const PartialObjectMetadataAccept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json"
+
+/** What a metadata-only read of a pod answers (or the whole pod, from a server without it). */
+export interface PodMetadataObject {
+  readonly metadata?: {
+    readonly namespace?: string
+    readonly name?: string
+    readonly uid?: string
+    readonly resourceVersion?: string
+    readonly deletionTimestamp?: string | null
+  }
+}
+
 const contentTypes = {
   merge: k8s.PatchStrategy.MergePatch,
   strategic: k8s.PatchStrategy.StrategicMergePatch,
@@ -73,6 +91,11 @@ const contentTypes = {
 export class PodApi extends Context.Service<PodApi, {
   readonly list: (options?: ListPodsOptions) => Effect.Effect<PodList, KubeApiError>
   readonly get: (namespace: string, name: string) => Effect.Effect<PodObject, KubeApiError>
+  /**
+   * The pod's metadata only (`PartialObjectMetadata`: UID, resourceVersion, deletion; no spec or
+   * status): a live check of which pod a name stands for, a fraction of a whole pod to send and read.
+   */
+  readonly getMetadata: (namespace: string, name: string) => Effect.Effect<PodMetadataObject, KubeApiError>
   /** The pod as patched. */
   readonly patch: (namespace: string, name: string, patch: PodPatch) => Effect.Effect<PodObject, KubeApiError>
   /**
@@ -106,6 +129,14 @@ export class PodApi extends Context.Service<PodApi, {
         }),
         get: Effect.fn("PodApi.get")(function*(namespace: string, name: string) {
           return (yield* client.requestJson({ verb: "get", resource: "pods", namespace, name }, "GET", podPath(namespace, name))) as PodObject
+        }),
+        getMetadata: Effect.fn("PodApi.getMetadata")(function*(namespace: string, name: string) {
+          return (yield* client.requestJson(
+            { verb: "get", resource: "pods", namespace, name },
+            "GET",
+            podPath(namespace, name),
+            { accept: PartialObjectMetadataAccept }
+          )) as PodMetadataObject
         }),
         patch: Effect.fn("PodApi.patch")(function*(namespace: string, name: string, patch: PodPatch) {
           return (yield* client.requestJson(

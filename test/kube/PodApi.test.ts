@@ -27,6 +27,22 @@ describe("PodApi on loopback", () => {
       assert.strictEqual(got.metadata?.labels?.app, "y")
     }).pipe(Effect.provide(layer())))
 
+  it.live("getMetadata reads the pod's metadata only (PartialObjectMetadata), and a missing pod is a typed 404", () =>
+    Effect.gen(function*() {
+      const added = sim.addPod(runningPod("m-a", { namespace: "ns-m" }))
+      const api = yield* PodApi
+      const meta = yield* api.getMetadata("ns-m", "m-a")
+      assert.strictEqual(meta.metadata?.uid, added.metadata?.uid)
+      assert.strictEqual(meta.metadata?.resourceVersion, added.metadata?.resourceVersion)
+      const answer = meta as Record<string, unknown>
+      assert.strictEqual(answer.kind, "PartialObjectMetadata")
+      assert.strictEqual(answer.apiVersion, "meta.k8s.io/v1")
+      assert.isUndefined(answer.spec, "no spec")
+      assert.isUndefined(answer.status, "no status")
+      const missing = yield* Effect.flip(api.getMetadata("ns-m", "nope"))
+      assert.strictEqual(missing._tag, "KubeNotFoundError")
+    }).pipe(Effect.provide(layer())))
+
   it.live("failures are typed: not found, conflict, forbidden, invalid, transient with Retry-After", () =>
     Effect.gen(function*() {
       const api = yield* PodApi

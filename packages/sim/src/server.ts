@@ -27,7 +27,7 @@ import type { Route } from "./routes.ts"
 import { sleep } from "./sleep.ts"
 import { serverNotFound, StatusError } from "./status.ts"
 import type { Store } from "./store.ts"
-import { wantsTable } from "./table.ts"
+import { toPartialMetadata, wantsPartialMetadata, wantsTable } from "./table.ts"
 import type { IncludeObject } from "./table.ts"
 import { WatchSession } from "./watch.ts"
 
@@ -282,9 +282,11 @@ export class ApiServer {
       case "watch":
         this.#startWatch(req, res, def, namespace, name, query)
         return
-      case "get":
-        sendJson(res, 200, rest.get(ctx, def, ns, name ?? "", table))
+      case "get": {
+        const object = rest.get(ctx, def, ns, name ?? "", table)
+        sendJson(res, 200, table === undefined && wantsPartialMetadata(req.headers.accept) ? toPartialMetadata(object as { metadata?: unknown }) : object)
         return
+      }
       case "exec":
         throw upgradeRequired()
     }

@@ -7,6 +7,23 @@ import type { KubeObject } from "./store.ts"
 export const wantsTable = (accept: string | undefined): boolean =>
   (accept ?? "").split(",").some((part) => /;\s*as=Table/.test(part) && /g=meta\.k8s\.io/.test(part))
 
+/**
+ * Whether the client asks for `PartialObjectMetadata` (client-go's metadata client:
+ * `application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`): the API server then answers a
+ * get with the object's metadata only.
+ */
+export const wantsPartialMetadata = (accept: string | undefined): boolean =>
+  (accept ?? "").split(",").some((part) =>
+    /;\s*as=PartialObjectMetadata(;|\s*$)/.test(part) && /g=meta\.k8s\.io/.test(part) && /v=v1(;|\s*$)/.test(part)
+  )
+
+/** The metadata-only form of an object (`meta.k8s.io/v1` `PartialObjectMetadata`). */
+export const toPartialMetadata = (object: { readonly metadata?: unknown }): Record<string, unknown> => ({
+  kind: "PartialObjectMetadata",
+  apiVersion: "meta.k8s.io/v1",
+  metadata: object.metadata
+})
+
 export type IncludeObject = "None" | "Metadata" | "Object"
 
 export const toTable = (

@@ -103,6 +103,22 @@ describe("pods: list and get", () => {
     expect(res.json.rows[0].cells.slice(0, 3)).toEqual(["t1", "1/2", "NotReady"])
     expect(res.json.rows[0].object.kind).toBe("PartialObjectMetadata")
   })
+
+  it("answers a get asking for PartialObjectMetadata with the metadata only, and a plain get with the whole pod", async () => {
+    const added = sim.addPod({ namespace: "pom", name: "p1", containers: [{ name: "main" }] })
+    const meta = await http(sim, "GET", "/api/v1/namespaces/pom/pods/p1", undefined, {
+      Accept: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json"
+    })
+    expect(meta.json.kind).toBe("PartialObjectMetadata")
+    expect(meta.json.apiVersion).toBe("meta.k8s.io/v1")
+    expect(meta.json.metadata.uid).toBe(added.metadata?.uid)
+    expect(meta.json.metadata.resourceVersion).toBe(added.metadata?.resourceVersion)
+    expect(meta.json.spec).toBeUndefined()
+    expect(meta.json.status).toBeUndefined()
+    const whole = await http(sim, "GET", "/api/v1/namespaces/pom/pods/p1", undefined, { Accept: "application/json" })
+    expect(whole.json.kind).toBe("Pod")
+    expect(whole.json.spec.containers[0].name).toBe("main")
+  })
 })
 
 describe("pods: create and update", () => {
