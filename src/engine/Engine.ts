@@ -43,7 +43,7 @@ export interface EngineOptions {
 }
 
 /** Pods of a sweep waiting for an intake fiber at once (a few milliseconds of decisions). */
-export const IntakeSweepBacklog = 256
+export const IntakeSweepBacklog = 64
 
 export interface PlanResult {
   readonly pod: string

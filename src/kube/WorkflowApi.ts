@@ -74,7 +74,9 @@ const makeWorkflowApi = (client: KubeClient["Service"]): WorkflowApi["Service"] 
   })
 
   const get = Effect.fn("WorkflowApi.get")(function*(namespace: string, name: string) {
-    const body = yield* client.getJson(request("get", namespace, name), `${collectionPath(namespace)}/${encodeURIComponent(name)}`)
+    // Straight on the pool (`requestJson`), as the pod reads: a decision whose workflow is not
+    // cached reads it here, many times a second while a sweep decides pods of workflows not seen.
+    const body = yield* client.requestJson(request("get", namespace, name), "GET", `${collectionPath(namespace)}/${encodeURIComponent(name)}`)
     return body as WorkflowObject
   })
 

@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { Controller } from "../../src/controller/Controller.ts"
 import { seedWorkflowPods, SimCluster } from "@pod-cleanup/sim"
-import { useSim, waitFor } from "../support/sim.ts"
+import { realSleep, useSim, waitFor } from "../support/sim.ts"
 import { httpGet, httpPortOf, serviceAgainst, serviceWithHttpAgainst } from "../support/service.ts"
 
 const sim = useSim()
@@ -39,7 +39,14 @@ describe("the service", () => {
       yield* waitFor(sim, () => sim.stats().watchOpen >= 2, 5_000)
       yield* waitFor(sim, () => (controller.engine()?.depth().processing ?? 1) === 0, 10_000)
 
-      const metrics = yield* httpGet(port, "/metrics")
+      // node-3's breaker opens after 3 exec timeouts of 1 s, which may come after the healthy pods
+      // are gone (their deletes do not wait behind the execs): wait for it, with a deadline.
+      const opened = /pod_cleanup_node_breaker_transitions_total\{node="node-3",transition="opened"\} 1/
+      let metrics = yield* httpGet(port, "/metrics")
+      for (const deadline = Date.now() + 15_000; !opened.test(metrics.body) && Date.now() < deadline;) {
+        yield* realSleep(100)
+        metrics = yield* httpGet(port, "/metrics")
+      }
       assert.strictEqual(metrics.status, 200)
       for (
         const line of [
@@ -55,7 +62,7 @@ describe("the service", () => {
           `pod_cleanup_watch_restarts_total{resource="pods",reason="error"}`
         ]
       ) assert.include(metrics.body, line)
-      assert.match(metrics.body, /pod_cleanup_node_breaker_transitions_total\{node="node-3",transition="opened"\} 1/)
+      assert.match(metrics.body, opened)
       sim.heal("node-3")
     }))
 
