@@ -12,7 +12,8 @@ import type { SideMeasure } from "./common.ts"
 const usage =
   "usage: npm run bench [-- --quick] [-- --runtime src|dist]\n" +
   "       npm run bench -- --only scale [--sizes 1000,10000,100000] [--runtime src,dist] [--realistic]\n\n" +
-  "Runs the benchmarks (roughly 10 minutes; --quick about 3 on 2 shared cores): healthy throughput against a plain client loop, a partitioned\n" +
+  "Runs the benchmarks (roughly 11 minutes; --quick about 3 on 2 shared cores): healthy throughput against a client loop that\n" +
+  "waits for Argo's record as the job must (and one that does not, as an upper bound), a partitioned\n" +
   "node against Argo's behaviour, the label storm against a plain label loop and Argo's 10 qps bucket, next to Argo's\n" +
   "controller (record lags of 0 to 15 s), and scale (ready time, CPU and peak RSS, with plain and real-sized objects).\n\n" +
   "The simulator runs in its own process in every scenario and is read over its side channel (npm run simulate --\n" +
