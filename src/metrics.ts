@@ -62,10 +62,15 @@ export const actionsTotalOf = labelledSeries(
   (attributes) => Metric.counter("pod_cleanup_actions_total", { ...actionsTotalOptions, attributes })
 )
 
-export const execDuration = Metric.histogram("pod_cleanup_exec_duration_seconds", {
+const execDurationOptions = {
   description: "Duration of pods/exec calls, by result",
   boundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
-})
+} as const
+/** `pod_cleanup_exec_duration_seconds{result}` (one update per exec). */
+export const execDurationOf = labelledSeries(
+  ["result"],
+  (attributes) => Metric.histogram("pod_cleanup_exec_duration_seconds", { ...execDurationOptions, attributes })
+)
 
 export const execTimeouts = Metric.counter("pod_cleanup_exec_timeouts_total", {
   description: "Exec calls that hit a deadline, by phase (handshake, stream) and node",

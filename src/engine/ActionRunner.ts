@@ -36,7 +36,7 @@ import { type ActionResult, finished, type FollowUp } from "./actionResult.ts"
 import { ApiRateLimiter } from "./ApiRateLimiter.ts"
 import { EngineConfig } from "./EngineSettings.ts"
 import { makeDestructiveBudget } from "./DestructiveBudget.ts"
-import { dryRunActions, execDuration, execTimeouts, retriesTotal } from "../metrics.ts"
+import { dryRunActions, execDurationOf, execTimeouts, retriesTotal } from "../metrics.ts"
 import { retryApi } from "./retryPolicy.ts"
 import { NodeGuard, type Slot } from "./NodeGuard.ts"
 import { PodCache } from "./PodCache.ts"
@@ -112,21 +112,23 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           Effect.catchTag("KubeNotFoundError", () => Effect.succeed({ _tag: "Gone" as const }))
         )
 
+      /** No pod to act on: the name is gone, or stands for another pod than the one decided for. */
+      const goneTarget = { pod: undefined, result: finished("done", "pod already gone") }
+      const replacedTarget = (request: ActionRequest, uid: string, node: string | undefined) => ({
+        pod: undefined,
+        result: finished("skipped", `pod replaced: ${request.namespace}/${request.pod} now has uid ${uid}, not ${request.uid}; left untouched`, node)
+      })
+
       /**
        * The live pod the request was decided for, or the finished result when there is none to act
        * on: gone, re-created under the same name (another UID), or malformed.
        */
       const livePod = (request: ActionRequest) =>
         Effect.map(readPod(request.namespace, request.pod), (read) => {
-          if (read._tag === "Gone") return { pod: undefined, result: finished("done", "pod already gone") }
+          if (read._tag === "Gone") return goneTarget
           if (read._tag === "Malformed") return { pod: undefined, result: finished("skipped", read.message) }
           const uid = read.pod.metadata.uid
-          if (request.uid !== undefined && uid !== request.uid) {
-            return {
-              pod: undefined,
-              result: finished("skipped", `pod replaced: ${request.namespace}/${request.pod} now has uid ${uid}, not ${request.uid}; left untouched`, read.pod.spec.nodeName)
-            }
-          }
+          if (request.uid !== undefined && uid !== request.uid) return replacedTarget(request, uid, read.pod.spec.nodeName)
           return { pod: read.pod, result: undefined }
         })
 
@@ -159,14 +161,9 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           const meta = yield* api(pods.getMetadata(request.namespace, request.pod)).pipe(
             Effect.catchTag("KubeNotFoundError", () => Effect.succeed(undefined))
           )
-          if (meta === undefined) return { pod: undefined, result: finished("done", "pod already gone") }
+          if (meta === undefined) return goneTarget
           const uid = meta.metadata?.uid
-          if (request.uid !== undefined && typeof uid === "string" && uid !== request.uid) {
-            return {
-              pod: undefined,
-              result: finished("skipped", `pod replaced: ${request.namespace}/${request.pod} now has uid ${uid}, not ${request.uid}; left untouched`, cached.spec.nodeName)
-            }
-          }
+          if (request.uid !== undefined && typeof uid === "string" && uid !== request.uid) return replacedTarget(request, uid, cached.spec.nodeName)
           if (uid === cached.metadata.uid && meta.metadata?.resourceVersion === cachedVersion) return { pod: cached, result: undefined }
           return yield* livePod(request)
         })
@@ -244,12 +241,12 @@ export class ActionRunner extends Context.Service<ActionRunner, {
           )
           const seconds = ((yield* Clock.currentTimeMillis) - start) / 1000
           if (Result.isSuccess(outcome)) {
-            yield* Metric.update(Metric.withAttributes(execDuration, { result: "success" }), seconds)
+            yield* Metric.update(execDurationOf("success"), seconds)
             return { _tag: "Signalled", container } as const
           }
           const error = outcome.failure
           if (error._tag !== "NodeUnavailableError") {
-            yield* Metric.update(Metric.withAttributes(execDuration, { result: error._tag }), seconds)
+            yield* Metric.update(execDurationOf(error._tag), seconds)
           }
           if (error._tag === "NodeUnavailableError") return { _tag: "NodeUnavailable", container, error } as const
           const kind = classifyExec(error)
