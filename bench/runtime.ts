@@ -1,7 +1,7 @@
 /**
  * How the benchmarks start pod-cleanup: `src`, the TypeScript sources with type stripping and no
- * Node flags (what `npm start` runs), or `dist`, the compiled output with the image's Node flags
- * and environment (what the image runs). The `dist` flags are read from the Dockerfile's
+ * Node flags (what `npm start` runs), or `dist`, the built output as the image runs it (the
+ * bundle in dist-image/, with the image's Node flags and environment). The `dist` flags are read from the Dockerfile's
  * ENTRYPOINT and the environment from its final stage's ENV lines, so the bench measures exactly
  * what ships; a heap sized as a percentage of the container's memory limit is turned into the
  * megabytes Node would compute under the Deployment's limit (deploy/base/deployment.yaml), since
@@ -84,24 +84,24 @@ const newestMtime = (dir: string): number => {
   return newest
 }
 
-/** Builds dist/ (`npm run build`) when dist/main.js is missing or older than a file of src/. */
-const ensureBuilt = (root: string, log: (line: string) => void) => {
-  const main = path.join(root, "dist", "main.js")
+/** Builds dist/ and dist-image/ (`npm run build`) when `entry` is missing or older than a file of src/. */
+const ensureBuilt = (root: string, entry: string, log: (line: string) => void) => {
+  const main = path.join(root, entry)
   if (fs.existsSync(main) && fs.statSync(main).mtimeMs >= newestMtime(path.join(root, "src"))) return
-  log("dist/ is missing or older than src/: npm run build")
+  log(`${entry} is missing or older than src/: npm run build`)
   execFileSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
 }
 
 /** The runtime `name`, built if it is `dist`. */
 export const serviceRuntime = (root: string, name: RuntimeName, log: (line: string) => void = () => {}): ServiceRuntime => {
   if (name === "src") return { name, nodeArgs: [], entry: path.join(root, "src", "main.ts"), env: {}, describe: "node src/main.ts" }
-  ensureBuilt(root, log)
   const limitMiB = memoryLimitMiBOf(fs.readFileSync(path.join(root, "deploy", "base", "deployment.yaml"), "utf8"))
   const dockerfile = fs.readFileSync(path.join(root, "Dockerfile"), "utf8")
   const entrypoint = entrypointOf(dockerfile)
   const nodeArgs = underMemoryLimit(nodeFlagsOf(entrypoint), limitMiB)
   const env = finalStageEnvOf(dockerfile)
   const script = entrypoint.at(-1)!
+  ensureBuilt(root, script, log)
   const envText = Object.entries(env).map(([k, v]) => `${k}=${v} `).join("")
   return { name, nodeArgs, entry: path.join(root, script), env, describe: `${envText}node ${[...nodeArgs, script].join(" ")} (limit ${limitMiB}Mi)` }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `pod-cleanup` command's entry point (`dist/main.js` in the package, `src/main.ts` in the
- * repository and the image). It only checks the Node.js version, then loads the command line
+ * The `pod-cleanup` command's entry point (`src/main.ts` in the repository, `dist/main.js` in the
+ * package, and the image's bundle `dist-image/main.js` made from it). It only checks the Node.js version, then loads the command line
  * (`cli/main.ts`) with a dynamic import: static imports are evaluated before any code of the
  * importing module, so a check next to them would come after undici and client-node had already
  * failed on an old Node with a stack trace. Keep this file free of imports.

@@ -12,9 +12,9 @@
  * (every API request, every watch restart) are made once per label values (`labelledSeries`).
  */
 import { Effect, Metric } from "effect"
-import * as fs from "node:fs"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { ActionNames } from "./domain/Action.ts"
+import { packageVersion } from "./version.ts"
 
 // ---- series made once per label values ---------------------------------------------------------
 
@@ -291,16 +291,6 @@ export const sampleRuntimeMetrics: Effect.Effect<void> = Effect.suspend(() => {
   ], { discard: true })
 })
 
-/** pod-cleanup's version, from its package.json (next to `src/` and `dist/`). */
-export const packageVersion = (): string => {
-  try {
-    const json = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: unknown }
-    return typeof json.version === "string" ? json.version : "unknown"
-  } catch {
-    return "unknown"
-  }
-}
-
 // ---- zero initialisation ------------------------------------------------------------------------
 
 const outcomeKinds = ["done", "skipped", "failed"] as const
@@ -316,7 +306,7 @@ const retryReasons = ["KubeTransientError", "KubeConflictError", "failed", "skip
  */
 export const initMetrics: Effect.Effect<void> = Effect.suspend(() => {
   const updates: Array<Effect.Effect<void>> = [
-    Metric.update(Metric.withAttributes(buildInfo, { version: packageVersion(), node_version: process.version }), 1),
+    Metric.update(Metric.withAttributes(buildInfo, { version: packageVersion, node_version: process.version }), 1),
     Metric.update(destructiveCapReached, 0),
     Metric.update(destructivePaused, 0),
     Metric.update(execsInFlight, 0),

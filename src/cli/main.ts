@@ -7,7 +7,6 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Duration, Effect, Exit, Layer, Result } from "effect"
-import * as fs from "node:fs"
 import { redactUrl } from "../kube/ApiError.ts"
 import { KubeClient } from "../kube/KubeClient.ts"
 import { type KubeConfigError, loadKubeConfig } from "../kube/KubeConfigSource.ts"
@@ -18,9 +17,7 @@ import { podCleanupLayer } from "../controller/PodCleanup.ts"
 import { defaultDemoOptions } from "./demoOptions.ts"
 import { demoHelp, onceHelp, runHelp, usage } from "./help.ts"
 import { runOnce } from "./once.ts"
-
-/** The package's version (`../../package.json` from both `src/cli/` and `dist/cli/`). */
-export const version: string = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version
+import { packageVersion } from "../version.ts"
 
 /** The demo's own defaults (it reads no POD_CLEANUP_* variable but POD_CLEANUP_LOG_FORMAT). */
 export const demoDefaults: Readonly<Record<string, string>> = {
@@ -104,7 +101,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
     return
   }
   if ((known && wantsVersion(args)) || command === "--version" || command === "version") {
-    process.stdout.write(`${version}\n`)
+    process.stdout.write(`${packageVersion}\n`)
     return
   }
 
@@ -113,7 +110,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(`${usage(version)}\n`)
+      process.stdout.write(`${usage(packageVersion)}\n`)
       return
 
     case "run": {
@@ -129,7 +126,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
           })
           yield* Effect.logInfo("pod-cleanup starting").pipe(
             Effect.annotateLogs({
-              version,
+              version: packageVersion,
               kubeconfig: loaded.source,
               server: redactUrl(loaded.server),
               namespaces: config.namespaces.length === 0 ? "all" : config.namespaces.join(","),
@@ -187,6 +184,6 @@ export const main = (argv: ReadonlyArray<string>): void => {
     }
 
     default:
-      fail(2, `pod-cleanup: unknown command ${JSON.stringify(command)}\n\n${usage(version)}`)
+      fail(2, `pod-cleanup: unknown command ${JSON.stringify(command)}\n\n${usage(packageVersion)}`)
   }
 }

@@ -13,10 +13,10 @@ const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8")
 const deployment = readFileSync(join(root, "deploy", "base", "deployment.yaml"), "utf8")
 
 describe("the bench's dist runtime", () => {
-  it("reads the image's command: node, its flags, dist/main.js", () => {
+  it("reads the image's command: node, its flags, dist-image/main.js", () => {
     const entrypoint = entrypointOf(dockerfile)
     expect(entrypoint[0]).toBe("node")
-    expect(entrypoint.at(-1)).toBe("dist/main.js")
+    expect(entrypoint.at(-1)).toBe("dist-image/main.js")
     expect(nodeFlagsOf(entrypoint)).toEqual(entrypoint.slice(1, -1))
     expect(() => nodeFlagsOf(["tini", "--", "node"])).toThrow(/does not run node/)
   })

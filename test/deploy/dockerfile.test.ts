@@ -1,8 +1,9 @@
 // Static checks of the Dockerfile and .dockerignore (no Docker engine needed): a multi-stage build
-// on node:24, production dependencies from the lockfile, the compiled output built in its own stage
-// (`npm run build`), only package.json, package-lock.json, node_modules and dist/ in the image, a
-// numeric non-root user that matches the Deployment, and an exec-form entrypoint that runs
-// dist/main.js with the heap sized from the container's memory limit, so SIGTERM reaches Node.
+// on node:24, dependencies from the lockfile, the compiled output and its bundle built in their own
+// stage (`npm run build`), only package.json and dist-image/ in the image (no node_modules: the
+// bundle carries what it runs), a numeric non-root user that matches the Deployment, and an
+// exec-form entrypoint that runs dist-image/main.js with the heap sized from the container's memory
+// limit, so SIGTERM reaches Node. test/deploy/incluster.test.ts runs that layout.
 
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -92,10 +93,9 @@ describe("Dockerfile", () => {
     expect(instructions.some((i) => i.keyword === "ARG" && /NODE/i.test(i.args)), "the base image is not swapped by a build arg").toBe(false)
   })
 
-  it("installs production dependencies with npm ci --omit=dev from the lockfile, never npm install", () => {
+  it("installs dependencies with npm ci from the lockfile, never npm install", () => {
     const runs = instructions.filter((i) => i.keyword === "RUN")
-    const production = runs.filter((i) => /\bnpm\s+ci\b/.test(i.args) && /--omit=dev\b/.test(i.args))
-    expect(production).toHaveLength(1)
+    expect(runs.filter((i) => /\bnpm\s+ci\b/.test(i.args)).length).toBeGreaterThanOrEqual(1)
     expect(runs.filter((i) => /\bnpm\s+(install|i|add)\b/.test(i.args))).toEqual([])
     // Every npm ci has the lockfile in place before it runs, in the same stage.
     for (const ci of runs.filter((i) => /\bnpm\s+ci\b/.test(i.args))) {
@@ -116,34 +116,24 @@ describe("Dockerfile", () => {
     // binary) is not run.
     expect(ci[0].args).not.toMatch(/--omit=dev\b/)
     expect(ci[0].args).toMatch(/--ignore-scripts\b/)
-    // The sources and the tsconfig files reach the build stage; the TLS fixture does not leave it.
-    const built = build!.instructions.find((i) => i.keyword === "RUN" && /\bnpm\s+run\s+build\b/.test(i.args))!
-    expect(built.args).toMatch(/rm -rf dist\/sim\/tls\b/)
+    // The sources and the tsconfig files reach the build stage.
     const copied = build!.instructions.filter((i) => i.keyword === "COPY").flatMap((i) => copyParts(i.args).sources)
     expect(copied.some((s) => s === "." || s === "./" || s === "src" || s === "src/")).toBe(true)
   })
 
-  it("the final stage holds only node_modules (production), dist/ (compiled), package.json and package-lock.json", () => {
+  it("the final stage holds only dist-image/ (the bundle, from the stage that built it) and package.json", () => {
     expect(final.instructions.filter((i) => i.keyword === "ADD")).toEqual([])
     expect(final.instructions.filter((i) => i.keyword === "RUN"), "nothing runs in the final stage").toEqual([])
     const copies = final.instructions.filter((i) => i.keyword === "COPY").map((i) => copyParts(i.args))
     const fromStage = copies.filter((c) => c.flags.from !== undefined)
-    const lastPart = (p: string) => p.replace(/\/$/, "").split("/").at(-1)
-    expect(fromStage.flatMap((c) => c.sources.map(lastPart)).sort()).toEqual(["dist", "node_modules"])
-    const stageOf = (source: string) => {
-      const copy = fromStage.find((c) => c.sources.map(lastPart).includes(source))!
-      return stages.find((s) => s.name === copy.flags.from)
-    }
-    // node_modules from the stage that installed the production dependencies only; dist/ from the
-    // stage that compiled.
-    const deps = stageOf("node_modules")
-    expect(deps).toBeDefined()
-    expect(deps!.instructions.some((i) => i.keyword === "RUN" && /\bnpm\s+ci\b.*--omit=dev\b/.test(i.args))).toBe(true)
-    const build = stageOf("dist")
+    const strip = (p: string) => p.replace(/^\/app\//, "").replace(/^\.\//, "").replace(/\/$/, "")
+    // No node_modules, and so none of dist/sim/tls (the simulator's public TLS key, in the npm package).
+    expect(fromStage.flatMap((c) => c.sources.map(strip))).toEqual(["dist-image"])
+    const build = stages.find((s) => s.name === fromStage[0]!.flags.from)
     expect(build).toBeDefined()
     expect(build!.instructions.some((i) => i.keyword === "RUN" && /\bnpm\s+run\s+build\b/.test(i.args))).toBe(true)
-    const local = copies.filter((c) => c.flags.from === undefined).flatMap((c) => c.sources.map((s) => s.replace(/^\.\//, "").replace(/\/$/, "")))
-    expect([...local].sort()).toEqual(["package-lock.json", "package.json"])
+    const local = copies.filter((c) => c.flags.from === undefined).flatMap((c) => c.sources.map(strip))
+    expect(local).toEqual(["package.json"])
   })
 
   it("runs as the numeric non-root user 1000, the Deployment's runAsUser", () => {
@@ -166,19 +156,20 @@ describe("Dockerfile", () => {
     expect(exposed.map((p) => p.replace(/\/tcp$/, ""))).toEqual(["8080"])
   })
 
-  it("starts with exec-form ENTRYPOINT [node, ...flags, dist/main.js] and CMD [run]: no shell, no npm", () => {
+  it("starts with exec-form ENTRYPOINT [node, ...flags, dist-image/main.js] and CMD [run]: no shell, no npm", () => {
     expect(final.instructions.filter((i) => i.keyword === "ENTRYPOINT")).toHaveLength(1)
     expect(final.instructions.filter((i) => i.keyword === "CMD")).toHaveLength(1)
     const entrypoint = execForm(last(final, "ENTRYPOINT"))
     const cmd = execForm(last(final, "CMD"))
     expect(entrypoint, "ENTRYPOINT is a JSON array (exec form)").toBeDefined()
     expect(entrypoint![0]).toBe("node")
-    expect(entrypoint!.at(-1)).toBe("dist/main.js")
+    expect(entrypoint!.at(-1)).toBe("dist-image/main.js")
     expect(cmd, "CMD is a JSON array (exec form)").toEqual(["run"])
     for (const word of [...entrypoint!, ...cmd!]) {
       expect(["npm", "npx", "sh", "/bin/sh", "bash", "/bin/bash", "-c", "start"]).not.toContain(word)
     }
-    // The compiled entry point exists where the build writes it (rootDir src → outDir dist).
+    // The compiled entry point, the bundle's input, exists where the build writes it (rootDir src →
+    // outDir dist); scripts/build.mjs bundles dist/main.js into dist-image/.
     // tsconfig files are JSON with comments.
     const jsonc = readFileSync(join(root, "tsconfig.build.json"), "utf8").replace(/^\s*\/\/.*$/gm, "")
     const build = JSON.parse(jsonc) as { compilerOptions: { outDir: string; rootDir: string } }
@@ -215,7 +206,7 @@ describe(".dockerignore", () => {
     .filter((l) => l !== "" && !l.startsWith("#"))
 
   it("keeps dependencies, history, tests, benchmarks, builds, tarballs and docs out of the context", () => {
-    for (const p of ["node_modules", ".git", "test", "bench", "dist", "*.tgz", "docs"]) expect(patterns).toContain(p)
+    for (const p of ["node_modules", ".git", "test", "bench", "dist", "dist-image", "*.tgz", "docs"]) expect(patterns).toContain(p)
   })
 
   it("does not exclude what the build needs: sources, tsconfig files, package.json, the lockfile", () => {

@@ -1,6 +1,7 @@
 /**
- * The in-cluster start path, the way the container runs it: the compiled output (`npm run build`)
- * in the image's layout (dist/, package.json, node_modules), started with the Dockerfile's
+ * The in-cluster start path, the way the container runs it: the bundle (`npm run build`) in the
+ * image's layout (dist-image/ and package.json, no node_modules: the bundle must carry every
+ * dependency it runs, with their licenses), started with the Dockerfile's
  * ENTRYPOINT + CMD (its Node flags included), with KUBERNETES_SERVICE_HOST/PORT and a
  * service-account folder (token, ca.crt, namespace) pointing at the HTTPS simulated cluster. The
  * API calls it makes are checked against the RBAC permissions the manifests grant.
@@ -19,15 +20,13 @@ const root = path.resolve(import.meta.dirname, "../..")
 const TOKEN = "in-cluster-service-account-token"
 let sim: SimCluster
 let sa: string
-/** The image's /app: dist/ as the build wrote it, package.json, and the dependencies. */
+/** The image's /app: dist-image/ as the build wrote it and package.json, in a folder of its own. */
 let app: string
 beforeAll(async () => {
   execFileSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
   app = fs.mkdtempSync(path.join(os.tmpdir(), "pod-cleanup-app-"))
-  fs.cpSync(path.join(root, "dist"), path.join(app, "dist"), { recursive: true })
-  fs.rmSync(path.join(app, "dist", "sim", "tls"), { recursive: true, force: true })
+  fs.cpSync(path.join(root, "dist-image"), path.join(app, "dist-image"), { recursive: true })
   fs.copyFileSync(path.join(root, "package.json"), path.join(app, "package.json"))
-  fs.symlinkSync(path.join(root, "node_modules"), path.join(app, "node_modules"))
   sim = await SimCluster.start({ tls: true, token: TOKEN })
   sa = serviceAccountDir(sim, TOKEN)
 }, 120_000)
@@ -66,7 +65,7 @@ describe("in-cluster start, as the container runs it", () => {
     const port = await freePort()
     const [command, ...args] = containerCommand()
     expect(command).toBe("node")
-    expect(args).toContain("dist/main.js")
+    expect(args).toContain("dist-image/main.js")
     const child = spawn(process.execPath, args, {
       cwd: app,
       env: {
@@ -110,4 +109,16 @@ describe("in-cluster start, as the container runs it", () => {
       expect(used).toContain(needed)
     }
   }, 60_000)
+
+  it("the bundle reads the package's version and carries the licenses of the code it bundles", () => {
+    const [, ...args] = containerCommand()
+    const script = args.find((a) => a.endsWith(".js"))!
+    const printed = execFileSync(process.execPath, [script, "--version"], { cwd: app, encoding: "utf8", timeout: 30_000 })
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { version: string; dependencies: Record<string, string> }
+    expect(printed.trim()).toBe(pkg.version)
+    const licenses = fs.readFileSync(path.join(app, "dist-image", "THIRD-PARTY-LICENSES.txt"), "utf8")
+    for (const name of [...Object.keys(pkg.dependencies), "effect", "@effect/platform-node", "undici"]) {
+      expect(licenses).toMatch(new RegExp(`^${name.replace(/[/.]/g, "\\$&")}@\\d`, "m"))
+    }
+  })
 })
