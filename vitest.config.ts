@@ -10,7 +10,9 @@ export default defineConfig({
           name: "pod-cleanup",
           include: ["test/**/*.test.ts"],
           testTimeout: 60_000,
-          hookTimeout: 60_000
+          hookTimeout: 60_000,
+          // The simulated clusters deep-freeze what they store (packages/sim/vitest.config.ts).
+          env: { SIM_FREEZE_OBJECTS: "1" }
         }
       },
       "packages/sim"

@@ -218,6 +218,17 @@ export const withSim = async <A>(args: ReadonlyArray<string>, body: (sim: SimPro
   }
 }
 
+/**
+ * The Argo model's view once it has run everything it scheduled (`pending` 0). A pod that left
+ * Argo's view too early is judged at its workflow's next operation, up to the requeue interval
+ * later, so `podDeleted` read any sooner can miss harm that is already done.
+ */
+export const settledArgo = async (sim: SimProcess, times = false, timeoutMs = 60_000): Promise<ControlArgo> => {
+  let argo = await sim.argo(times)
+  await until("the Argo model's scheduled work done", async () => (argo = await sim.argo(times)).pending === 0, timeoutMs, 200)
+  return argo
+}
+
 /** The simulator's CPU and request counters between two `stats()` readings. */
 export const simDelta = (before: ControlStats, after: ControlStats) => ({
   firstRequestAt: after.firstRequestAt,

@@ -18,6 +18,7 @@ import {
   root,
   round,
   seconds,
+  settledArgo,
   type SideMeasure,
   sideMeasure,
   simDelta,
@@ -76,7 +77,8 @@ const measureService = async (sim: SimProcess, namespace: string, pods: number, 
   try {
     await untilCleaned(sim, namespace, pods, child, "pod-cleanup", timeoutMs)
     const usage = childUsage(child)
-    const [cleaned, after, argo] = await Promise.all([sim.cleaned(namespace, true), sim.stats(), sim.argo(true)])
+    const [cleaned, after] = await Promise.all([sim.cleaned(namespace, true), sim.stats()])
+    const argo = await settledArgo(sim, true)
     return {
       ...sideMeasure(pods, startedAt, cleaned, usage, simDelta(before, after)),
       nodesMarkedPodDeleted: argo.podDeleted.length,
@@ -105,7 +107,8 @@ const measurePlainLoop = async (
   try {
     const report = await firstJsonLine<{ pods: number; errors: number; cpuSeconds: number; peakRssMiB: number }>(child, "the plain loop", timeoutMs)
     await until(`every pod of ${namespace} cleaned by the plain loop`, async () => (await sim.cleaned(namespace)).count >= pods, 10_000, 50)
-    const [cleaned, after, argo] = await Promise.all([sim.cleaned(namespace), sim.stats(), sim.argo()])
+    const [cleaned, after] = await Promise.all([sim.cleaned(namespace), sim.stats()])
+    const argo = await settledArgo(sim)
     return {
       ...sideMeasure(pods, startedAt, cleaned, { cpuSeconds: round(report.cpuSeconds), peakRssMiB: report.peakRssMiB }, simDelta(before, after)),
       errors: report.errors,
@@ -550,7 +553,8 @@ export const nextToArgo = async (
       }
     }
     const elapsed = performance.now() - start
-    const [cleaned, argo, after] = await Promise.all([sim.cleaned("argo", true), sim.argo(true), sim.stats()])
+    const [cleaned, after] = await Promise.all([sim.cleaned("argo", true), sim.stats()])
+    const argo = await settledArgo(sim, true)
     const delta = simDelta(before, after)
     return {
       mode,

@@ -44,6 +44,13 @@ export interface SimClusterOptions {
   readonly bookmarkIntervalMs?: number
   /** Events kept per resource for watch resumption. Default 1000. */
   readonly historyLimit?: number
+  /**
+   * Deep-freeze every stored object, so that code changing one in place (rather than storing a
+   * changed copy) throws instead of corrupting the store, its history or a watcher's event. Costs
+   * CPU on every write. Default: on when the environment has SIM_FREEZE_OBJECTS=1 (the test suites
+   * set it, vitest.config.ts), else off.
+   */
+  readonly freezeObjects?: boolean
   /** false: the Argo Workflow CRD is absent (its paths answer 404). Default true. */
   readonly workflowsCrd?: boolean
   /** Entries kept in `requestLog` (oldest dropped). Default 100 000. */
@@ -105,11 +112,14 @@ export class SimCluster {
     this.caPem = listener.caPem
     this.#token = options.token
     this.events.setMaxListeners(0)
-    this.#store = new Store({ historyLimit: options.historyLimit })
+    this.#store = new Store({
+      historyLimit: options.historyLimit,
+      freeze: options.freezeObjects ?? process.env["SIM_FREEZE_OBJECTS"] === "1"
+    })
     const host: ProcessHost = {
-      readPod: (namespace, name) => this.#store.get("pods", namespace, name) as PodJson | undefined,
+      readPod: (namespace, name) => this.#store.peek("pods", namespace, name) as PodJson | undefined,
       writePod: (namespace, name, uid, mutate) => {
-        const previous = this.#store.get("pods", namespace, name)
+        const previous = this.#store.peek("pods", namespace, name)
         if (previous === undefined || previous.metadata.uid !== uid) return
         const next = copy(previous) as PodJson
         mutate(next)
@@ -278,7 +288,7 @@ export class SimCluster {
    * for an offloaded workflow). Undefined when there is no such workflow or `compressedNodes` is corrupt.
    */
   workflowNodes(namespace: string, name: string): ArgoNodeMap | undefined {
-    const wf = this.getWorkflow(namespace, name)
+    const wf = this.#store.peek("workflows", namespace, name) as SimWorkflow | undefined
     if (wf === undefined) return undefined
     try {
       return this.#readNodes(wf)
@@ -289,7 +299,7 @@ export class SimCluster {
 
   /** How the workflow stores its node map ("nodes" for an unknown workflow). */
   nodeStatusFormat(namespace: string, name: string): NodeStatusFormat {
-    const uid = this.getWorkflow(namespace, name)?.metadata.uid
+    const uid = this.#store.peek("workflows", namespace, name)?.metadata.uid
     return (uid === undefined ? undefined : this.#nodeFormats.get(uid)) ?? "nodes"
   }
 
@@ -344,11 +354,11 @@ export class SimCluster {
       subscribe: (resource, listener) => this.#store.watch(resource, undefined, listener),
       listPods: () => this.#store.list("pods") as Array<PodJson>,
       listWorkflows: () => this.#store.list("workflows") as Array<SimWorkflow>,
-      getWorkflow: (namespace, name) => this.getWorkflow(namespace, name),
+      peekWorkflow: (namespace, name) => this.#store.peek("workflows", namespace, name) as SimWorkflow | undefined,
       readNodes: (wf) => this.#readNodes(wf, true),
       writeWorkflow: (next, nodes) => {
         const namespace = next.metadata.namespace ?? ""
-        const previous = this.#store.get("workflows", namespace, next.metadata.name)
+        const previous = this.#store.peek("workflows", namespace, next.metadata.name)
         if (previous === undefined || previous.metadata.uid !== next.metadata.uid) return
         const uid = next.metadata.uid ?? ""
         const format = this.#nodeFormats.get(uid) ?? "nodes"

@@ -69,8 +69,12 @@ export interface ArgoHost {
   subscribe(resource: "pods" | "workflows", listener: StoreListener): () => void
   listPods(): Array<PodJson>
   listWorkflows(): Array<ArgoWorkflowJson>
-  getWorkflow(namespace: string, name: string): ArgoWorkflowJson | undefined
-  /** The workflow's node map wherever it lives (nodes, compressedNodes, offloaded); throws when undecodable. */
+  /** The stored workflow itself, not a copy: read it, never change it. */
+  peekWorkflow(namespace: string, name: string): ArgoWorkflowJson | undefined
+  /**
+   * The workflow's node map wherever it lives (nodes, compressedNodes, offloaded), not copied when
+   * it is `workflow.status.nodes`; throws when undecodable.
+   */
   readNodes(workflow: ArgoWorkflowJson): ArgoNodeMap
   /**
    * Commits `next` (same uid as stored; handed over, not copied) with `nodes` stored in the
@@ -187,6 +191,15 @@ export class ArgoModel {
   /** Nodes marked Error "pod deleted" so far. */
   get podDeleted(): ReadonlyArray<PodDeletedRecord> {
     return this.#podDeleted
+  }
+
+  /**
+   * Work the model has scheduled and not done yet: records waiting for their lag, and workflow
+   * operations waiting for their requeue interval (each judges the pods that left the view meanwhile,
+   * so `podDeleted` is final only when this is 0). Deadline timers are not counted.
+   */
+  get pending(): number {
+    return this.#timers.size
   }
 
   /**
@@ -316,21 +329,30 @@ export class ArgoModel {
     const key = keyOf(namespace, name)
     const existing = this.#drafts.get(key)
     if (existing !== undefined) return existing ?? undefined
-    const workflow = this.#host.getWorkflow(namespace, name)
+    const stored = this.#host.peekWorkflow(namespace, name)
     let nodes: ArgoNodeMap | undefined
-    if (workflow !== undefined && !completedWorkflowPhases.has(workflow.status?.phase ?? "")) {
+    if (stored !== undefined && !completedWorkflowPhases.has(stored.status?.phase ?? "")) {
       try {
-        nodes = this.#host.readNodes(workflow)
+        // What a draft changes is a node's own fields, the status' and metadata.labels: copies of
+        // those objects, over the stored workflow's other parts, are a private draft (the store
+        // copies what is written). Most entry points change nothing, and a deep copy of a
+        // workflow with hundreds of nodes per pod event was most of the simulator's CPU.
+        nodes = {}
+        for (const [id, node] of Object.entries(this.#host.readNodes(stored))) nodes[id] = { ...node }
       } catch {
         nodes = undefined
       }
     }
-    if (workflow === undefined || nodes === undefined) {
+    if (stored === undefined || nodes === undefined) {
       this.#drafts.set(key, null)
       return undefined
     }
-    workflow.status ??= {}
-    workflow.spec ??= {}
+    const workflow: ArgoWorkflowJson = {
+      ...stored,
+      metadata: { ...stored.metadata },
+      spec: { ...stored.spec },
+      status: { ...stored.status }
+    }
     const draft: Draft = { workflow, nodes, changed: false }
     this.#drafts.set(key, draft)
     return draft

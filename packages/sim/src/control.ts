@@ -99,6 +99,8 @@ export interface ControlArgo {
   readonly podDeleted: ReadonlyArray<{ readonly namespace: string; readonly workflow: string; readonly nodeId: string; readonly pod: string; readonly at: number }>
   /** Number of known pods (seeded or added through this channel) whose node is recorded fulfilled. */
   readonly fulfilled: number
+  /** Records and workflow operations the model has scheduled and not run yet (`podDeleted` is final at 0). */
+  readonly pending: number
   /** With `?times=1`: `${namespace}/${name}` → `fulfilledAt`, for known pods whose node is recorded. */
   readonly fulfilledAt?: Record<string, number>
 }
@@ -128,7 +130,7 @@ export const controlEndpoints: Readonly<Record<string, string>> = {
   "POST /workflows": "SimWorkflowInit → { name, uid }",
   "POST /container-state": "{ namespace, pod, container, state, exitCode } (as a kubelet status update)",
   "POST /argo": "ArgoModelOptions { recordLag: ms | {minMs,maxMs}, taskResultLagMs, seed, batchMs, requeueMs }: start (or replace) the Argo workflow-controller model",
-  "GET /argo": "{ running, podDeleted, fulfilled }; ?times=1 adds fulfilledAt by pod",
+  "GET /argo": "{ running, podDeleted, fulfilled, pending }; ?times=1 adds fulfilledAt by pod",
   "POST /partition": "{ node }: execs to the node's pods hang half-open",
   "POST /heal": "{ node }",
   "POST /faults/exec": "{ scope, fault, times } → { id }",
@@ -384,6 +386,7 @@ export const startControl = async (sim: SimCluster, options: ControlOptions = {}
           running: argo !== undefined,
           podDeleted: argo?.podDeleted ?? [],
           fulfilled,
+          pending: argo?.pending ?? 0,
           ...(times ? { fulfilledAt } : {})
         }
         return response

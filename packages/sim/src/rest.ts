@@ -159,7 +159,7 @@ export const list = (
   const limitParam = Number(query.get("limit") ?? "0")
   const limit = Number.isInteger(limitParam) && limitParam > 0 ? limitParam : Infinity
   let i = start === undefined ? 0 : firstAfter(snapshot, start)
-  let items: Array<KubeObject> = []
+  const items: Array<KubeObject> = []
   for (; i < snapshot.length && items.length < limit; i++) {
     if (selects(def, selection, snapshot[i]!)) items.push(snapshot[i]!)
   }
@@ -171,7 +171,7 @@ export const list = (
     // As on a real server, the count is only given for a list without selectors (else it would need a scan).
     if (selection.labels.length === 0 && selection.fields.length === 0) meta["remainingItemCount"] = snapshot.length - i
   }
-  items = items.map((o) => copy(o))
+  // The page is only serialized: its items are the stored objects, not copies (Store.peek).
   if (table !== undefined) return toTable(def, items.map((o) => typed(def, o)), meta, table)
   return {
     kind: `${def.kind}List`,
@@ -192,7 +192,8 @@ export const get = (
   name: string,
   table: IncludeObject | undefined
 ): unknown => {
-  const obj = ctx.store.get(def.plural, namespace, name)
+  // Only serialized: the stored object itself (Store.peek).
+  const obj = ctx.store.peek(def.plural, namespace, name)
   if (obj === undefined) throw notFound(def, name)
   if (table !== undefined) return toTable(def, [typed(def, obj)], { resourceVersion: obj.metadata.resourceVersion }, table)
   return typed(def, obj)
@@ -270,10 +271,23 @@ const podMutableSpec = (spec: unknown): unknown => {
   return out
 }
 
-const withoutResourceVersion = (obj: KubeObject): KubeObject => {
-  const c = copy(obj)
-  delete c.metadata.resourceVersion
-  return c
+/** `a` and `b` are the same object but maybe for `metadata.resourceVersion` (compared without copying either). */
+const sameButResourceVersion = (a: KubeObject, b: KubeObject): boolean => {
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const key of keys) {
+    if (!Object.hasOwn(b, key)) return false
+    if (key !== "metadata") {
+      if (!deepEqual(a[key], b[key])) return false
+      continue
+    }
+    const ma = a.metadata as Record<string, unknown>
+    const mb = b.metadata as Record<string, unknown>
+    const metaKeys = Object.keys(ma).filter((k) => k !== "resourceVersion")
+    if (metaKeys.length !== Object.keys(mb).filter((k) => k !== "resourceVersion").length) return false
+    if (!metaKeys.every((k) => Object.hasOwn(mb, k) && deepEqual(ma[k], mb[k]))) return false
+  }
+  return true
 }
 
 export interface CommitOptions {
@@ -352,7 +366,7 @@ export const commit = (
   }
   if (next.metadata.finalizers !== undefined && next.metadata.finalizers.length === 0) delete next.metadata.finalizers
   next.metadata.resourceVersion = previous.metadata.resourceVersion
-  if (deepEqual(withoutResourceVersion(next), withoutResourceVersion(previous))) return typed(def, previous)
+  if (sameButResourceVersion(next, previous)) return typed(def, previous)
   if (!deepEqual(next["spec"], previous["spec"]) && next.metadata.generation !== undefined) {
     next.metadata.generation = (previous.metadata.generation ?? 1) + 1
   }
@@ -362,7 +376,8 @@ export const commit = (
     if (gone !== undefined) ctx.hooks.removed(def, gone)
     return typed(def, gone ?? next)
   }
-  return typed(def, ctx.store.update(def.plural, next))
+  // `next` was built here from copies (it shares nothing with the caller's object or the store's).
+  return typed(def, ctx.store.update(def.plural, next, { owned: true }))
 }
 
 const current = (ctx: RestContext, def: ResourceDef, namespace: string, name: string): KubeObject => {

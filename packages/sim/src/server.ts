@@ -406,7 +406,7 @@ export class ApiServer {
       wss: this.#wss,
       processes,
       faults,
-      readPod: (namespace, name) => store.get("pods", namespace, name) as PodJson | undefined,
+      readPod: (namespace, name) => store.peek("pods", namespace, name) as PodJson | undefined,
       sessions: this.#execSessions
     }
     handleExecUpgrade(env, req, socket, head, r.namespace ?? "", r.name ?? "", url.searchParams, {

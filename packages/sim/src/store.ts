@@ -53,13 +53,24 @@ const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? "
 
 export const copy = <A>(value: A): A => structuredClone(value)
 
+const deepFreeze = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
 export class Store {
   readonly historyLimit: number
+  readonly #freeze: boolean
   #revision = 0
   readonly #buckets = new Map<string, Bucket>()
 
-  constructor(options: { readonly historyLimit?: number } = {}) {
+  /** `freeze`: deep-freeze what is stored, so that a change in place throws (SimClusterOptions.freezeObjects). */
+  constructor(options: { readonly historyLimit?: number; readonly freeze?: boolean } = {}) {
     this.historyLimit = Math.max(1, options.historyLimit ?? 1000)
+    this.#freeze = options.freeze === true
   }
 
   /** The newest resourceVersion handed out, across all resources. */
@@ -79,6 +90,15 @@ export class Store {
   get(resource: string, namespace: string | undefined, name: string): KubeObject | undefined {
     const found = this.#bucket(resource).objects.get(keyOf(namespace, name))
     return found === undefined ? undefined : copy(found)
+  }
+
+  /**
+   * The stored object itself, NOT copied: for readers that only read (an API server's watch cache
+   * hands out its objects the same way). Stored objects are never changed in place (every write
+   * stores a new object), so what `peek` returns stays as it was; never change it.
+   */
+  peek(resource: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.#bucket(resource).objects.get(keyOf(namespace, name))
   }
 
   /** Objects sorted by namespace then name (the order the API server lists them in). */
@@ -119,19 +139,24 @@ export class Store {
     const stored = copy(object)
     stored.metadata.resourceVersion = String(++this.#revision)
     bucket.objects.set(keyOf(stored.metadata.namespace, stored.metadata.name), stored)
+    if (this.#freeze) deepFreeze(stored)
     this.#emit(bucket, "ADDED", stored, undefined)
     return copy(stored)
   }
 
-  /** Replaces an existing object (the caller has done all precondition checks). */
-  update(resource: string, object: KubeObject): KubeObject {
+  /**
+   * Replaces an existing object (the caller has done all precondition checks). `owned`: the caller
+   * hands `object` over and keeps no reference to it, so it is stored as is.
+   */
+  update(resource: string, object: KubeObject, options: { readonly owned?: boolean } = {}): KubeObject {
     const bucket = this.#bucket(resource)
     const key = keyOf(object.metadata.namespace, object.metadata.name)
     const previous = bucket.objects.get(key)
     if (previous === undefined) throw new Error(`store: update of missing ${resource} ${key}`)
-    const stored = copy(object)
+    const stored = options.owned === true ? object : copy(object)
     stored.metadata.resourceVersion = String(++this.#revision)
     bucket.objects.set(key, stored)
+    if (this.#freeze) deepFreeze(stored)
     this.#emit(bucket, "MODIFIED", stored, previous)
     return copy(stored)
   }
@@ -145,12 +170,15 @@ export class Store {
     bucket.objects.delete(key)
     const stored = copy(last ?? existing)
     stored.metadata.resourceVersion = String(++this.#revision)
+    if (this.#freeze) deepFreeze(stored)
     this.#emit(bucket, "DELETED", stored, existing)
     return copy(stored)
   }
 
+  // Events carry the stored objects themselves: they are never changed in place (see `peek`), and
+  // listeners only read them.
   #emit(bucket: Bucket, type: StoreEventType, object: KubeObject, previous: KubeObject | undefined) {
-    const event: StoreEvent = { type, object: copy(object), previous: previous && copy(previous), resourceVersion: this.#revision }
+    const event: StoreEvent = { type, object, previous, resourceVersion: this.#revision }
     bucket.history.push(event)
     while (bucket.history.length > this.historyLimit) {
       bucket.compactedAt = bucket.history.shift()!.resourceVersion
