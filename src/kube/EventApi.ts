@@ -1,14 +1,13 @@
 /**
- * Writing `events.k8s.io/v1` Events: create one, patch its series. The generated `EventsV1Api` is
- * built once from the client's pooled configuration; every call goes through `KubeClient.call`
- * (deadline, AbortSignal, typed `KubeApiError`). Times are MicroTime (six fractional digits): a JS
- * `Date` would go out with three, which an API server refuses.
+ * Writing `events.k8s.io/v1` Events: create one, patch its series. Each call is one object request
+ * straight on the client's pool (`KubeClient.requestJson`: deadline, AbortSignal, slots, metrics,
+ * typed `KubeApiError`), its body and answer plain JSON (no client-node model objects: an Event is
+ * written once per signalled pod). Times are MicroTime (six fractional digits): a JS `Date` would
+ * go out with three, which an API server refuses.
  */
-import * as k8s from "@kubernetes/client-node"
-import type { Duration, Effect } from "effect"
+import { type Duration, Effect } from "effect"
 import type { KubeApiError } from "./ApiError.ts"
-import { type KubeClient, kubeInternals } from "./KubeClient.ts"
-
+import type { KubeClient } from "./KubeClient.ts"
 export interface EventObjectRef {
   readonly apiVersion: string
   readonly kind: string
@@ -53,10 +52,7 @@ export interface EventApi {
 /** Epoch ms as a MicroTime, e.g. `2026-11-28T10:00:00.123000Z`. */
 export const microTime = (epochMs: number): string => `${new Date(Math.floor(epochMs)).toISOString().slice(0, -1)}000Z`
 
-// client-node types MicroTime fields as `V1MicroTime` (a Date); its serializer passes a string through.
-const asMicroTime = (epochMs: number): k8s.V1MicroTime => microTime(epochMs) as unknown as k8s.V1MicroTime
-
-const reference = (r: EventObjectRef): k8s.V1ObjectReference => ({
+const reference = (r: EventObjectRef) => ({
   apiVersion: r.apiVersion,
   kind: r.kind,
   namespace: r.namespace,
@@ -64,30 +60,37 @@ const reference = (r: EventObjectRef): k8s.V1ObjectReference => ({
   ...(r.uid === undefined || r.uid === "" ? {} : { uid: r.uid })
 })
 
-const written = (e: k8s.EventsV1Event, fallbackName: string): WrittenEvent => ({
-  name: e.metadata?.name ?? fallbackName,
-  resourceVersion: e.metadata?.resourceVersion ?? ""
-})
+/** The name and resourceVersion of the Event the API server answered with. */
+const written = (answer: unknown, fallbackName: string): WrittenEvent => {
+  const metadata = (answer as { metadata?: { name?: unknown; resourceVersion?: unknown } } | undefined)?.metadata
+  return {
+    name: typeof metadata?.name === "string" ? metadata.name : fallbackName,
+    resourceVersion: typeof metadata?.resourceVersion === "string" ? metadata.resourceVersion : ""
+  }
+}
+
+const eventsPath = (namespace: string) => `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`
 
 /** The Event API of `client`, with `timeout` per request (default: the client's). */
 export const makeEventApi = (client: KubeClient["Service"], options: { readonly timeout?: Duration.Duration } = {}): EventApi => {
-  const api = kubeInternals(client).fetchConfig.makeApiClient(k8s.EventsV1Api)
   const extra = options.timeout === undefined ? {} : { timeout: options.timeout }
   return {
     create: (event) =>
-      client.call(
-        { verb: "create", resource: "events.events.k8s.io", namespace: event.namespace, name: event.name },
-        (opts) =>
-          api.createNamespacedEvent({
-            namespace: event.namespace,
+      Effect.map(
+        client.requestJson(
+          { verb: "create", resource: "events.events.k8s.io", namespace: event.namespace, name: event.name },
+          "POST",
+          eventsPath(event.namespace),
+          {
+            ...extra,
             body: {
               apiVersion: "events.k8s.io/v1",
               kind: "Event",
               metadata: { name: event.name, namespace: event.namespace },
-              eventTime: asMicroTime(event.eventTime),
+              eventTime: microTime(event.eventTime),
               ...(event.series === undefined
                 ? {}
-                : { series: { count: event.series.count, lastObservedTime: asMicroTime(event.series.lastObservedTime) } }),
+                : { series: { count: event.series.count, lastObservedTime: microTime(event.series.lastObservedTime) } }),
               reportingController: event.reportingController,
               reportingInstance: event.reportingInstance,
               action: event.action,
@@ -97,19 +100,23 @@ export const makeEventApi = (client: KubeClient["Service"], options: { readonly 
               regarding: reference(event.regarding),
               ...(event.related === undefined ? {} : { related: reference(event.related) })
             }
-          }, opts).then((e) => written(e, event.name)),
-        extra
+          }
+        ),
+        (answer) => written(answer, event.name)
       ),
     patchSeries: (namespace, name, series) =>
-      client.call(
-        { verb: "patch", resource: "events.events.k8s.io", namespace, name },
-        (opts) =>
-          api.patchNamespacedEvent({
-            namespace,
-            name,
-            body: { series: { count: series.count, lastObservedTime: microTime(series.lastObservedTime) } }
-          }, opts).then((e) => written(e, name)),
-        { ...extra, contentType: k8s.PatchStrategy.StrategicMergePatch }
+      Effect.map(
+        client.requestJson(
+          { verb: "patch", resource: "events.events.k8s.io", namespace, name },
+          "PATCH",
+          `${eventsPath(namespace)}/${encodeURIComponent(name)}`,
+          {
+            ...extra,
+            body: { series: { count: series.count, lastObservedTime: microTime(series.lastObservedTime) } },
+            contentType: "application/strategic-merge-patch+json"
+          }
+        ),
+        (answer) => written(answer, name)
       )
   }
 }

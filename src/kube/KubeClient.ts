@@ -193,6 +193,8 @@ export interface JsonRequestOptions {
   readonly answer?: "json" | "ignored" | undefined
   /** The Accept header; by default plain JSON. */
   readonly accept?: string | undefined
+  /** The request's deadline; default the client's `requestTimeout`. */
+  readonly timeout?: Duration.Duration | undefined
 }
 
 export class KubeClient extends Context.Service<KubeClient, {
@@ -337,7 +339,7 @@ export const makeKubeClient = (loaded: LoadedKubeConfig, options: KubeClientOpti
         parse: options.answer !== "ignored",
         accept: options.accept
       })
-    })
+    }, options.timeout)
   }
   const getJson = (req: ApiRequest, path: string, query: QueryParams = {}): Effect.Effect<unknown, KubeApiError> =>
     call(req, (requestOptions) => {

@@ -1,5 +1,5 @@
 /**
- * pod-cleanup's Event writer (`makeEventApi`, through `KubeClient.call`) against the simulator's
+ * pod-cleanup's Event writer (`makeEventApi`, through `KubeClient.requestJson`) against the simulator's
  * `events.k8s.io/v1` Events: what it creates and patches is accepted and stored as written.
  */
 import { EventsV1Api } from "@kubernetes/client-node"
@@ -17,7 +17,7 @@ beforeAll(() => {
 })
 
 describe("makeEventApi", () => {
-  it("pod-cleanup's Event writer (KubeClient.call) creates and patches Events the simulator accepts", async () => {
+  it("pod-cleanup's Event writer (KubeClient.requestJson) creates and patches Events the simulator accepts", async () => {
     const result = await Effect.runPromise(
       Effect.gen(function*() {
         const events = makeEventApi(yield* KubeClient)
