@@ -5,7 +5,7 @@
  * timeout) is an error, never `Gone`, so a flaky API server never turns "delete after the workflow
  * succeeds" into "just label", nor "wait for Argo" into "go ahead".
  */
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Deferred, Effect, Layer } from "effect"
 import type { WorkflowContext, WorkflowView } from "../domain/policy.ts"
 import { type WorkflowRecord, workflowRecord } from "../domain/workflow.ts"
 import type { KubeApiError } from "../kube/ApiError.ts"
@@ -33,19 +33,24 @@ export const recordFromView = (namespace: string, name: string, view: WorkflowVi
 export class WorkflowSource extends Context.Service<WorkflowSource, {
   readonly lookup: (namespace: string, name: string) => Effect.Effect<WorkflowContext, KubeApiError>
 }>()("pod-cleanup/WorkflowSource") {
-  /** Reads workflows from the API (`WorkflowApi.get`), remembering answers for `ttlMillis`. */
+  /**
+   * Reads workflows from the API (`WorkflowApi.get`), remembering answers for `ttlMillis`. Lookups
+   * of one workflow while its read is on the wire wait for that read (one GET, not one per pod:
+   * the pods of a workflow are decided together). The read runs in the layer's scope, under the
+   * client's request deadline, so a caller that stops waiting does not cut it short for the others;
+   * a failure is shared by those waiting and not remembered.
+   */
   static readonly layerFromApi = (ttlMillis = 2_000): Layer.Layer<WorkflowSource, never, KubeClient> =>
     Layer.effect(
       WorkflowSource,
       Effect.gen(function*() {
         const workflows = yield* WorkflowApi
+        const scope = yield* Effect.scope
         const cache = new Map<string, { readonly at: number; readonly context: WorkflowContext }>()
-        return WorkflowSource.of({
-          lookup: Effect.fn("WorkflowSource.lookup")(function*(namespace: string, name: string) {
-            const key = `${namespace}/${name}`
-            const now = yield* Clock.currentTimeMillis
-            const hit = cache.get(key)
-            if (hit !== undefined && now - hit.at < ttlMillis) return hit.context
+        const inFlight = new Map<string, Deferred.Deferred<WorkflowContext, KubeApiError>>()
+        const read = (namespace: string, name: string, key: string) =>
+          Effect.gen(function*() {
+            const at = yield* Clock.currentTimeMillis
             const raw = yield* workflows.get(namespace, name).pipe(
               // 404: the workflow is gone, or the CRD is not installed; both mean "no workflow".
               Effect.catchTag("KubeNotFoundError", () => Effect.succeed(undefined))
@@ -53,9 +58,31 @@ export class WorkflowSource extends Context.Service<WorkflowSource, {
             const context: WorkflowContext = raw === undefined
               ? gone(namespace, name)
               : { _tag: "Known", workflow: workflowRecord(raw) }
-            cache.set(key, { at: now, context })
+            cache.set(key, { at, context })
             if (cache.size > 10_000) cache.delete(cache.keys().next().value!)
             return context
+          })
+        return WorkflowSource.of({
+          lookup: Effect.fn("WorkflowSource.lookup")(function*(namespace: string, name: string) {
+            const key = `${namespace}/${name}`
+            const now = yield* Clock.currentTimeMillis
+            const hit = cache.get(key)
+            if (hit !== undefined && now - hit.at < ttlMillis) return hit.context
+            let pending = inFlight.get(key)
+            if (pending === undefined) {
+              const deferred = Deferred.makeUnsafe<WorkflowContext, KubeApiError>()
+              pending = deferred
+              inFlight.set(key, deferred)
+              yield* Effect.forkIn(
+                Effect.flatMap(Effect.exit(read(namespace, name, key)), (exit) =>
+                  Effect.sync(() => {
+                    inFlight.delete(key)
+                    Deferred.doneUnsafe(deferred, exit)
+                  })),
+                scope
+              )
+            }
+            return yield* Deferred.await(pending)
           })
         })
       })

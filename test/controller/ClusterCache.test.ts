@@ -3,7 +3,8 @@
  * a workflow in the cache is Known without asking the API; one not in it (the cache lags behind
  * its watch) is read from the API; only the API server's 404 makes it Gone; a 5xx or a timeout
  * stays a failure, never Gone (a flaky API server must not turn "wait for the workflow" into "go
- * ahead"); without the Workflow CRD every workflow is Gone. Against the simulator, over real HTTP.
+ * ahead"); lookups of one workflow at once share one read; without the Workflow CRD every workflow is
+ * Gone. Against the simulator, over real HTTP.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger, Result } from "effect"
@@ -94,6 +95,20 @@ describe("the informer-backed WorkflowSource", () => {
         assert.deepStrictEqual(workflowGets(sim, namespace, "wf-absent").map((r) => r.status), [code, 404])
       }))
   }
+
+  it.live("lookups of one workflow at once share one read; one that stops waiting does not cut it short", () =>
+    Effect.gen(function*() {
+      const namespace = "wfs-shared"
+      const { source } = yield* sourceAgainst(sim, namespace)
+      sim.faults.api({ verb: "get", resource: "workflows", namespace, name: "wf-absent" }, { kind: "latency", ms: 300 }, { times: 1 })
+      const [impatient, ...patient] = yield* Effect.all([
+        Effect.result(Effect.timeout(source.lookup(namespace, "wf-absent"), "50 millis")),
+        ...Array.from({ length: 5 }, () => source.lookup(namespace, "wf-absent"))
+      ], { concurrency: "unbounded" })
+      assert.isTrue(Result.isFailure(impatient!), "the impatient caller timed out")
+      assert.deepStrictEqual(patient.map((c) => c._tag), ["Gone", "Gone", "Gone", "Gone", "Gone"])
+      assert.deepStrictEqual(workflowGets(sim, namespace, "wf-absent").map((r) => r.status), [404])
+    }))
 
   it.live("an API server that does not answer within the request timeout is a failure, never Gone", () =>
     Effect.gen(function*() {
