@@ -53,7 +53,7 @@ EXPOSE 8080
 # - the old generation capped at half the container's memory limit (cgroup), so the heap follows
 #   the Deployment's `limits.memory` (the one knob) and V8 collects harder before the kernel's OOM
 #   killer would step in; the other half is for what is not V8's heap (the binary's code, malloc,
-#   buffers: 130-160 MiB at 100 000 pods);
+#   buffers: about 110-130 MiB at 100 000 pods with the bundle, 130-160 before it);
 # - the old generation grown by 20 % over what the last full GC kept (V8 picks 1.1-4x by itself, about
 #   1.35x here): deciding 100 000 pods promotes garbage (pods waiting in the intake queue, requests in
 #   flight) that a full GC collects sooner: 5-10 MiB less peak RSS, CPU within run-to-run noise.
