@@ -73,8 +73,10 @@ export class WorkflowSource extends Context.Service<WorkflowSource, {
               const deferred = Deferred.makeUnsafe<WorkflowContext, KubeApiError>()
               pending = deferred
               inFlight.set(key, deferred)
+              // onExit: those waiting are answered however the read ends, interrupted too (the
+              // layer's scope closing).
               yield* Effect.forkIn(
-                Effect.flatMap(Effect.exit(read(namespace, name, key)), (exit) =>
+                Effect.onExit(read(namespace, name, key), (exit) =>
                   Effect.sync(() => {
                     inFlight.delete(key)
                     Deferred.doneUnsafe(deferred, exit)
