@@ -7,7 +7,8 @@
  * (with `apiWorkers` 0 one pool runs both, as Argo's does). Every action that enters it ends in a
  * recorded outcome; a requeue (a busy node, a timed-out exec to retry), a retryable failure (with
  * backoff, a bounded number of times) and follow-ups (SIGKILL after the grace period, a delayed
- * delete) go back through their lane's queue, so a worker never sleeps on a delay. Every action carries the UID of the pod it was decided for.
+ * delete) go back through their lane's queue, so a worker never sleeps on a delay. Every action
+ * carries the UID of the pod it was decided for.
  * Closing the engine's scope interrupts the workers (their sockets close with their scopes) and
  * records every action that did not run as skipped.
  */

@@ -73,7 +73,7 @@ const eventsPath = (namespace: string) => `/apis/events.k8s.io/v1/namespaces/${e
 
 /** The Event API of `client`, with `timeout` per request (default: the client's). */
 export const makeEventApi = (client: KubeClient["Service"], options: { readonly timeout?: Duration.Duration } = {}): EventApi => {
-  const extra = options.timeout === undefined ? {} : { timeout: options.timeout }
+  const timeout = options.timeout
   return {
     create: (event) =>
       Effect.map(
@@ -82,7 +82,7 @@ export const makeEventApi = (client: KubeClient["Service"], options: { readonly 
           "POST",
           eventsPath(event.namespace),
           {
-            ...extra,
+            timeout,
             body: {
               apiVersion: "events.k8s.io/v1",
               kind: "Event",
@@ -111,7 +111,7 @@ export const makeEventApi = (client: KubeClient["Service"], options: { readonly 
           "PATCH",
           `${eventsPath(namespace)}/${encodeURIComponent(name)}`,
           {
-            ...extra,
+            timeout,
             body: { series: { count: series.count, lastObservedTime: microTime(series.lastObservedTime) } },
             contentType: "application/strategic-merge-patch+json"
           }

@@ -387,18 +387,36 @@ const httpMethodOf: Record<JsonMethod, k8s.HttpMethod> = {
 }
 
 /**
+ * A request as client-node's generated clients build one: plain JSON accepted (or `accept`), the
+ * query's defined values, the Content-Type when there is a body, and the authentication headers
+ * (`applySecurityAuthentication`; it also sets the pooled dispatcher for client-node's fetch).
+ */
+const authenticatedRequest = async (
+  fetchConfig: k8s.KubeConfig,
+  method: k8s.HttpMethod,
+  url: string,
+  query: QueryParams | undefined,
+  headers: { readonly accept?: string | undefined; readonly contentType?: string | undefined } = {}
+): Promise<k8s.RequestContext> => {
+  const request = new k8s.RequestContext(url, method)
+  request.setHeaderParam("Accept", headers.accept ?? "application/json, */*;q=0.8")
+  for (const key in query) {
+    const value = query[key]
+    if (value !== undefined) request.setQueryParam(key, String(value))
+  }
+  if (headers.contentType !== undefined) request.setHeaderParam("Content-Type", headers.contentType)
+  await fetchConfig.applySecurityAuthentication(request)
+  return request
+}
+
+/**
  * The generated clients' path for one GET (authentication headers and the pool from
  * `applySecurityAuthentication`, then the per-request middleware: AbortSignal, size cap), minus
  * their last step, `ObjectSerializer.deserialize`: the body is parsed as plain JSON. A non-2xx
  * answer throws the `ApiException` a generated client throws, so `call` types it the same way.
  */
 const sendGet = async (fetchConfig: k8s.KubeConfig, url: string, query: QueryParams, options: RequestOptions): Promise<unknown> => {
-  let request = new k8s.RequestContext(url, k8s.HttpMethod.GET)
-  request.setHeaderParam("Accept", "application/json, */*;q=0.8")
-  for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined) request.setQueryParam(key, String(value))
-  }
-  await fetchConfig.applySecurityAuthentication(request)
+  let request = await authenticatedRequest(fetchConfig, k8s.HttpMethod.GET, url, query)
   const middleware = options.middleware ?? []
   for (const m of middleware) request = await m.pre(request).toPromise()
   let response = await httpLibrary.send(request).toPromise()
@@ -445,16 +463,7 @@ const sendDirect = async (
     readonly accept: string | undefined
   }
 ): Promise<unknown> => {
-  const request = new k8s.RequestContext(send.url, httpMethodOf[send.method])
-  request.setHeaderParam("Accept", send.accept ?? "application/json, */*;q=0.8")
-  if (send.query !== undefined) {
-    for (const key in send.query) {
-      const value = send.query[key]
-      if (value !== undefined) request.setQueryParam(key, String(value))
-    }
-  }
-  if (send.contentType !== undefined) request.setHeaderParam("Content-Type", send.contentType)
-  await fetchConfig.applySecurityAuthentication(request)
+  const request = await authenticatedRequest(fetchConfig, httpMethodOf[send.method], send.url, send.query, send)
   const url = new URL(request.getUrl())
   const answer = await dispatcher.request({
     origin: url.origin,
